@@ -1,0 +1,218 @@
+//! The whole decode path, sans-IO: response body bytes in, [`ApiChunk`]s out.
+//!
+//! [`StreamDecoder`] chains the SSE framer, the chunk parser, the `<think>` splitter and the
+//! tool-call assembler, and decides when a completion is complete. It owns the order of the
+//! output: text and reasoning as they arrive, then tool calls (in index order, when the finish
+//! reason comes), then one [`Usage`], then [`ApiChunk::Finish`] last. The HTTP layer feeds it;
+//! hosts with a transport of their own can feed it too.
+
+use crate::chunk::{WireChunk, parse_event};
+use crate::error::Error;
+use crate::provider::{ApiChunk, FinishReason, ModelInfo, ReasoningStyle, Usage};
+use crate::reasoning::{ThinkPart, ThinkSplitter};
+use crate::sse::{SseDecoder, SseError};
+use crate::tools::ToolCallAssembler;
+
+/// Decodes one completion's response body.
+///
+/// ```
+/// use fireworks_provider::{ApiChunk, FinishReason, ModelInfo, StreamDecoder};
+///
+/// let model = ModelInfo::unknown("my-model");
+/// let mut decoder = StreamDecoder::new(&model);
+/// let mut chunks = Vec::new();
+/// decoder.push(b"data: {\"choices\":[{\"delta\":{\"content\":\"<think>hm</think>Hi\"}}]}\n\n", &mut chunks)?;
+/// decoder.push(b"data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n", &mut chunks)?;
+/// decoder.finish(&mut chunks)?;
+/// assert_eq!(chunks, [
+///     ApiChunk::Reasoning("hm".into()),
+///     ApiChunk::Text("Hi".into()),
+///     ApiChunk::Finish(FinishReason::Stop),
+/// ]);
+/// # Ok::<(), fireworks_provider::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct StreamDecoder {
+    sse: SseDecoder,
+    completion: Completion,
+}
+
+/// Everything after SSE framing: what one completion has said so far.
+#[derive(Debug)]
+struct Completion {
+    splitter: ThinkSplitter,
+    tools: ToolCallAssembler,
+    usage: Option<Usage>,
+    finish: Option<FinishReason>,
+    /// `[DONE]` was seen and the closing chunks emitted.
+    done: bool,
+    /// Events decoded so far.
+    events: u64,
+    model: ModelInfo,
+}
+
+impl StreamDecoder {
+    /// A decoder for a completion of `model` (its reasoning style picks the splitter; its prices
+    /// give the cost).
+    pub fn new(model: &ModelInfo) -> Self {
+        Self::with_sse(model, SseDecoder::new())
+    }
+
+    /// A decoder whose events may be at most `max_event_bytes` long.
+    pub fn with_max_event_bytes(model: &ModelInfo, max_event_bytes: usize) -> Self {
+        Self::with_sse(model, SseDecoder::with_max_event_bytes(max_event_bytes))
+    }
+
+    fn with_sse(model: &ModelInfo, sse: SseDecoder) -> Self {
+        let splitter = match model.reasoning {
+            ReasoningStyle::StartsInReasoning => ThinkSplitter::starting_in_reasoning(),
+            _ => ThinkSplitter::new(),
+        };
+        StreamDecoder {
+            sse,
+            completion: Completion {
+                splitter,
+                tools: ToolCallAssembler::new(),
+                usage: None,
+                finish: None,
+                done: false,
+                events: 0,
+                model: model.clone(),
+            },
+        }
+    }
+
+    /// Takes the next bytes of the body and appends the chunks they complete to `out`. On an
+    /// error, `out` still holds every chunk decoded before it; the decoder must not be fed
+    /// again.
+    pub fn push(&mut self, bytes: &[u8], out: &mut Vec<ApiChunk>) -> Result<(), Error> {
+        let completion = &mut self.completion;
+        let mut failure = None;
+        let framed = self.sse.push(bytes, |event| {
+            if failure.is_none()
+                && let Err(err) = completion.on_event(event.data, out)
+            {
+                failure = Some(err);
+            }
+        });
+        match (failure, framed) {
+            (Some(err), _) => Err(err),
+            (None, Err(err)) => Err(sse_error(err)),
+            (None, Ok(())) => Ok(()),
+        }
+    }
+
+    /// Ends the body. A body that ended without `[DONE]` and without a finish reason was cut
+    /// off: after flushing any held-back text, that is [`Error::StreamInterrupted`].
+    pub fn finish(&mut self, out: &mut Vec<ApiChunk>) -> Result<(), Error> {
+        let completion = &mut self.completion;
+        if completion.done {
+            return Ok(());
+        }
+        if completion.finish.is_some() {
+            completion.complete(out);
+            return Ok(());
+        }
+        completion.flush_text(out);
+        let mut message = format!(
+            "the body ended after {} events without a finish reason or [DONE]",
+            completion.events
+        );
+        if self.sse.has_partial_event() {
+            message.push_str(", in the middle of an event");
+        }
+        let open_calls = completion.tools.finish().count();
+        if open_calls > 0 {
+            message.push_str(&format!(
+                "; {open_calls} incomplete tool call(s) were dropped"
+            ));
+        }
+        Err(Error::StreamInterrupted { message })
+    }
+
+    /// Whether the completion is complete (`[DONE]` seen): later bytes are ignored.
+    pub fn is_done(&self) -> bool {
+        self.completion.done
+    }
+
+    /// How many events have been decoded so far.
+    pub fn events(&self) -> u64 {
+        self.completion.events
+    }
+}
+
+fn sse_error(err: SseError) -> Error {
+    Error::Decode {
+        message: err.to_string(),
+    }
+}
+
+impl Completion {
+    fn on_event(&mut self, data: &str, out: &mut Vec<ApiChunk>) -> Result<(), Error> {
+        if self.done {
+            return Ok(());
+        }
+        self.events += 1;
+        if data.trim_ascii() == "[DONE]" {
+            self.complete(out);
+            return Ok(());
+        }
+        let WireChunk { choice, usage, .. } = parse_event(data)?;
+        if let Some(choice) = choice {
+            if let Some(delta) = choice.delta {
+                if let Some(reasoning) = delta.reasoning_content.filter(|r| !r.is_empty()) {
+                    out.push(ApiChunk::Reasoning(reasoning.into_owned()));
+                }
+                if let Some(content) = delta.content.filter(|c| !c.is_empty()) {
+                    self.splitter
+                        .push(&content, |part| out.push(part_chunk(part)));
+                }
+                for call in delta.tool_calls.iter().flatten() {
+                    self.tools.push(call.fragment());
+                }
+            }
+            if let Some(reason) = choice.finish_reason.filter(|r| !r.is_empty()) {
+                self.finish = Some(FinishReason::from_wire(&reason));
+                self.flush_text(out);
+                out.extend(self.tools.finish().map(ApiChunk::ToolCall));
+            }
+        }
+        if let Some(usage) = usage {
+            // Reported once: a usage repeated in a later chunk replaces, never adds.
+            self.usage = Some(usage.to_usage());
+        }
+        Ok(())
+    }
+
+    /// Emits what the splitter still holds.
+    fn flush_text(&mut self, out: &mut Vec<ApiChunk>) {
+        self.splitter.finish(|part| out.push(part_chunk(part)));
+    }
+
+    /// Emits the closing chunks: open tool calls, usage with cost, the finish reason.
+    fn complete(&mut self, out: &mut Vec<ApiChunk>) {
+        self.done = true;
+        self.flush_text(out);
+        let open_calls = out.len();
+        out.extend(self.tools.finish().map(ApiChunk::ToolCall));
+        let made_calls = out.len() > open_calls;
+        if let Some(mut usage) = self.usage.take() {
+            usage.total_cost = self.model.cost(&usage);
+            out.push(ApiChunk::Usage(usage));
+        }
+        // A server that sends `[DONE]` without any finish reason finished normally.
+        let finish = self.finish.take().unwrap_or(if made_calls {
+            FinishReason::ToolCalls
+        } else {
+            FinishReason::Stop
+        });
+        out.push(ApiChunk::Finish(finish));
+    }
+}
+
+fn part_chunk(part: ThinkPart<'_>) -> ApiChunk {
+    match part {
+        ThinkPart::Reasoning(text) => ApiChunk::Reasoning(text.to_owned()),
+        ThinkPart::Answer(text) => ApiChunk::Text(text.to_owned()),
+    }
+}

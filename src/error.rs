@@ -1,0 +1,275 @@
+//! The crate's one error type, [`Error`], and [`ApiError`], what the server said when it refused.
+//!
+//! Errors answer the questions a host asks of them: which HTTP status ([`Error::status`]),
+//! whether sending again may help ([`Error::is_retryable`]) and after how long
+//! ([`Error::retry_after`]). No variant ever carries the API key or a request header.
+
+use std::fmt;
+use std::time::Duration;
+
+/// What the server said when it refused a request or failed a stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The HTTP status; `None` for an error event inside a `200` stream.
+    pub status: Option<u16>,
+    /// The server's message (or the raw body when it had none).
+    pub message: String,
+    /// The server's error code (`"NOT_FOUND"`, `"invalid_request_error"`, `"401"`, ...).
+    pub code: Option<String>,
+    /// The server's request id, for support tickets.
+    pub request_id: Option<String>,
+}
+
+impl ApiError {
+    /// Reads an error from a response body in any of the shapes Fireworks sends:
+    /// `{"error":{"message",...}}`, `{"error":"...","message":"..."}`, `{"error":"..."}`, or
+    /// anything else, kept as trimmed raw text.
+    pub fn from_body(status: Option<u16>, body: &str) -> Self {
+        let parsed = serde_json::from_str::<serde_json::Value>(body).ok();
+        match parsed
+            .as_ref()
+            .and_then(|value| Self::from_json(status, value))
+        {
+            Some(error) => error,
+            None => ApiError {
+                status,
+                message: raw_message(status, body),
+                code: None,
+                request_id: None,
+            },
+        }
+    }
+
+    /// Reads an error from a parsed JSON document with a top-level `error` key; `None` when
+    /// there is no such key.
+    pub fn from_json(status: Option<u16>, value: &serde_json::Value) -> Option<Self> {
+        let error = value.get("error")?;
+        let text = |v: Option<&serde_json::Value>| -> Option<String> {
+            match v? {
+                serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            }
+        };
+        let (message, code) = match error {
+            serde_json::Value::Object(_) => (
+                text(error.get("message")).or_else(|| text(value.get("message"))),
+                text(error.get("code")).or_else(|| text(error.get("type"))),
+            ),
+            // `{"error":"Too Many Requests","message":"You have exceeded ..."}`: the long
+            // top-level message is the useful one; the short one is the fallback.
+            _ => (
+                text(value.get("message")).or_else(|| text(Some(error))),
+                None,
+            ),
+        };
+        Some(ApiError {
+            status,
+            message: message.unwrap_or_else(|| error.to_string()),
+            code,
+            request_id: text(value.get("request_id")),
+        })
+    }
+}
+
+/// A body that is not JSON (an HTML page from a proxy, plain text): its trimmed text, capped so a
+/// whole web page does not end up in a log line.
+fn raw_message(status: Option<u16>, body: &str) -> String {
+    const MAX_CHARS: usize = 500;
+    let trimmed = body.trim();
+    if trimmed.is_empty() {
+        return match status {
+            Some(code) => format!("HTTP {code} with an empty body"),
+            None => "empty error".to_owned(),
+        };
+    }
+    match trimmed.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{}…", &trimmed[..cut]),
+        None => trimmed.to_owned(),
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(status) = self.status {
+            write!(f, "HTTP {status}: ")?;
+        }
+        f.write_str(&self.message)?;
+        if let Some(id) = &self.request_id {
+            write!(f, " (request id {id})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Which of the provider's timeouts fired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutKind {
+    /// Opening the connection took too long.
+    Connect,
+    /// The server accepted the request but sent no event in time.
+    FirstEvent,
+    /// The stream went quiet between two events.
+    Idle,
+}
+
+impl fmt::Display for TimeoutKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TimeoutKind::Connect => "connecting to the server",
+            TimeoutKind::FirstEvent => "waiting for the first event",
+            TimeoutKind::Idle => "waiting for the next event",
+        })
+    }
+}
+
+/// Everything that can go wrong, from settings to the last byte of a stream.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A setting or the request is wrong; nothing was sent.
+    #[error("configuration error: {0}")]
+    Config(String),
+    /// The key was refused (401, or 403 for a reason other than an unknown model).
+    #[error("authentication failed: {0}")]
+    Auth(ApiError),
+    /// The model id is unknown, inaccessible or not deployed (404, or 403 saying so).
+    #[error("model not found: {0}")]
+    ModelNotFound(ApiError),
+    /// Too many requests, or the account is over its quota (429).
+    #[error("rate limited: {error}")]
+    RateLimited {
+        /// What the server said.
+        error: ApiError,
+        /// How long the server asked us to wait.
+        retry_after: Option<Duration>,
+    },
+    /// The prompt does not fit the model's context window: truncate the history and resend.
+    #[error("context window exceeded: {error}")]
+    ContextWindowExceeded {
+        /// What the server said.
+        error: ApiError,
+        /// The prompt's size in tokens, when the message gives it.
+        prompt_tokens: Option<u64>,
+        /// The model's context window in tokens, when the message gives it.
+        context_window: Option<u64>,
+    },
+    /// The server refused the request as it stands (other 4xx: 400, 402, 412, 413, 422...).
+    #[error("request rejected: {0}")]
+    InvalidRequest(ApiError),
+    /// The server failed (408, 5xx, 520) or sent an error event inside the stream.
+    #[error("server error: {0}")]
+    Server(ApiError),
+    /// The connection could not be made or broke before the response began.
+    #[error("network error: {message}")]
+    Network {
+        /// What failed, without any header.
+        message: String,
+    },
+    /// One of the provider's timeouts fired.
+    #[error("timed out after {after:?} {kind}")]
+    Timeout {
+        /// Which timeout.
+        kind: TimeoutKind,
+        /// Its configured length.
+        after: Duration,
+    },
+    /// The stream broke off before it completed; everything received before was delivered.
+    #[error("stream interrupted: {message}")]
+    StreamInterrupted {
+        /// What was seen last.
+        message: String,
+    },
+    /// The server sent something that is not what the protocol allows.
+    #[error("could not decode the response: {message}")]
+    Decode {
+        /// What was wrong, and where.
+        message: String,
+    },
+}
+
+impl Error {
+    /// The HTTP status, where there was one.
+    pub fn status(&self) -> Option<u16> {
+        self.api_error().and_then(|error| error.status)
+    }
+
+    /// What the server said, for the errors that come from the server.
+    pub fn api_error(&self) -> Option<&ApiError> {
+        match self {
+            Error::Auth(error)
+            | Error::ModelNotFound(error)
+            | Error::InvalidRequest(error)
+            | Error::Server(error)
+            | Error::RateLimited { error, .. }
+            | Error::ContextWindowExceeded { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    /// Whether sending the same request again may succeed: rate limits (unless the quota is
+    /// exhausted), 408/500/502/503/504/520, network failures, and timeouts before the first
+    /// event.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::RateLimited { error, .. } => !says_quota_exhausted(&error.message),
+            Error::Server(error) => {
+                matches!(error.status, Some(408 | 500 | 502 | 503 | 504 | 520))
+            }
+            Error::Network { .. } => true,
+            Error::Timeout { kind, .. } => *kind != TimeoutKind::Idle,
+            _ => false,
+        }
+    }
+
+    /// How long the server asked us to wait before sending again.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// A 429 that will not clear by waiting: the account's quota or spending limit is used up.
+fn says_quota_exhausted(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    [
+        "quota",
+        "spending limit",
+        "insufficient",
+        "billing",
+        "credits",
+    ]
+    .iter()
+    .any(|pattern| message.contains(pattern))
+        && !message.contains("try again")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quota_exhaustion_is_told_from_a_passing_limit() {
+        assert!(says_quota_exhausted(
+            "Your account has exhausted its monthly spending limit"
+        ));
+        assert!(says_quota_exhausted("Quota exceeded for this account"));
+        assert!(!says_quota_exhausted(
+            "You have exceeded your usage limits. Please try again later"
+        ));
+    }
+
+    #[test]
+    fn raw_bodies_are_trimmed_and_capped() {
+        let page = format!("  <html>{}</html>\n", "x".repeat(2000));
+        let error = ApiError::from_body(Some(502), &page);
+        assert!(error.message.starts_with("<html>xxx"));
+        assert!(error.message.chars().count() <= 501);
+        assert_eq!(
+            ApiError::from_body(Some(503), " ").message,
+            "HTTP 503 with an empty body"
+        );
+    }
+}

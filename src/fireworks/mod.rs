@@ -1,0 +1,182 @@
+//! Fireworks AI: the settings, the model catalog and [`FireworksProvider`], the
+//! [`LlmProvider`] that sends to Fireworks (or any OpenAI-compatible endpoint).
+//!
+//! Fireworks specifics are configuration over the one OpenAI-compatible path (`request`,
+//! `http`, `stream`), not a second code path.
+
+pub mod catalog;
+pub mod settings;
+
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use reqwest::Client;
+use reqwest::header::HeaderValue;
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+
+use crate::decode::StreamDecoder;
+use crate::error::Error;
+use crate::http;
+use crate::provider::{ApiStream, ChatRequest, LlmProvider, ModelInfo};
+use crate::request::{BodyOptions, build_body};
+use crate::stream::completion_stream;
+use settings::FireworksSettings;
+
+/// The [`LlmProvider`] for Fireworks. Cheap to clone; clones share one connection pool.
+#[derive(Clone)]
+pub struct FireworksProvider {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    client: Client,
+    chat_url: String,
+    auth: HeaderValue,
+    model: ModelInfo,
+    settings: FireworksSettings,
+}
+
+/// A model as the server's `GET /models` listing describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RemoteModel {
+    /// The model id to send.
+    pub id: String,
+    /// Its context window in tokens, when listed.
+    #[serde(default)]
+    pub context_length: Option<u32>,
+    /// Whether it serves chat completions, when listed.
+    #[serde(default)]
+    pub supports_chat: Option<bool>,
+    /// Whether it takes images, when listed.
+    #[serde(default)]
+    pub supports_image_input: Option<bool>,
+    /// Whether it can call tools, when listed.
+    #[serde(default)]
+    pub supports_tools: Option<bool>,
+}
+
+impl FireworksProvider {
+    /// Checks the settings (empty key, empty model id, bad URL: [`Error::Config`]) and builds the
+    /// client.
+    pub fn new(settings: FireworksSettings) -> Result<Self, Error> {
+        settings.validate()?;
+        let auth = http::bearer(settings.api_key.expose_secret())?;
+        let client = Client::builder()
+            .connect_timeout(settings.timeouts.connect)
+            .tcp_nodelay(true)
+            .user_agent(concat!("fireworks-provider/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|err| Error::Config(format!("the HTTP client could not be built: {err}")))?;
+        Ok(FireworksProvider {
+            shared: Arc::new(Shared {
+                client,
+                chat_url: format!("{}/chat/completions", settings.base_url),
+                auth,
+                model: effective_model(&settings),
+                settings,
+            }),
+        })
+    }
+
+    /// Asks the server which models it serves (`GET {base}/models`), so a host can fill in the
+    /// limits of a model the catalog does not know.
+    pub async fn list_models(&self) -> Result<Vec<RemoteModel>, Error> {
+        #[derive(Deserialize)]
+        struct Listing {
+            data: Vec<RemoteModel>,
+        }
+        let shared = &self.shared;
+        let url = format!("{}/models", shared.settings.base_url);
+        let response = http::get(
+            &shared.client,
+            &url,
+            &shared.auth,
+            &shared.settings.timeouts,
+        )
+        .await?;
+        let body = response.bytes().await.map_err(|err| Error::Network {
+            message: http::describe(&err),
+        })?;
+        serde_json::from_slice::<Listing>(&body)
+            .map(|listing| listing.data)
+            .map_err(|err| Error::Decode {
+                message: format!("the model listing is not what was expected: {err}"),
+            })
+    }
+}
+
+/// The model's info: the catalog's entry for a known id, else documented defaults with no
+/// prices; the settings' values on top.
+fn effective_model(settings: &FireworksSettings) -> ModelInfo {
+    let id = catalog::full_model_id(&settings.model_id);
+    let mut model = catalog::lookup(&id).unwrap_or_else(|| ModelInfo::unknown(&id));
+    if let Some(context_window) = settings.context_window {
+        model.context_window = context_window;
+    }
+    if let Some(max_tokens) = settings.max_tokens {
+        model.max_tokens = max_tokens;
+    }
+    model.max_tokens = model.max_tokens.min(model.context_window);
+    if let Some(images) = settings.supports_images {
+        model.supports_images = images;
+    }
+    if let Some(style) = settings.reasoning_style {
+        model.reasoning = style;
+    }
+    if let Some(send) = settings.send_reasoning_back {
+        model.sends_reasoning_back = send;
+    }
+    model
+}
+
+impl LlmProvider for FireworksProvider {
+    fn model(&self) -> &ModelInfo {
+        &self.shared.model
+    }
+
+    fn create_message(&self, request: ChatRequest) -> ApiStream {
+        let shared = &self.shared;
+        let body = build_body(
+            &request,
+            BodyOptions {
+                model: &shared.model,
+                sampling: &shared.settings.sampling,
+                send_reasoning_back: shared.model.sends_reasoning_back,
+                prompt_cache_key: None,
+            },
+        );
+        let body = match body {
+            Ok(body) => Bytes::from(body),
+            Err(error) => return Box::pin(futures::stream::once(async { Err(error) })),
+        };
+        let settings = &shared.settings;
+        let decoder = StreamDecoder::with_max_event_bytes(&shared.model, settings.max_event_bytes);
+        let sender = Arc::clone(shared);
+        let start = move |_attempt: u32| {
+            let (shared, body) = (Arc::clone(&sender), body.clone());
+            async move {
+                http::post_json(
+                    &shared.client,
+                    &shared.chat_url,
+                    &shared.auth,
+                    body,
+                    &shared.settings.timeouts,
+                )
+                .await
+            }
+        };
+        completion_stream(start, settings.retry, settings.timeouts, decoder)
+    }
+}
+
+impl fmt::Debug for FireworksProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FireworksProvider")
+            .field("model", &self.shared.model.id)
+            .field("chat_url", &self.shared.chat_url)
+            .field("api_key", &"[REDACTED]")
+            .finish()
+    }
+}

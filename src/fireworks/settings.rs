@@ -1,0 +1,383 @@
+//! [`FireworksSettings`]: the key, the model and every knob of the Fireworks provider, with the
+//! checks that turn a bad value into an [`Error::Config`] naming the setting (or the environment
+//! variable it came from).
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::Error;
+use crate::http::Timeouts;
+use crate::provider::ReasoningStyle;
+use crate::request::{ReasoningEffort, SamplingOptions};
+use crate::retry::RetryPolicy;
+use crate::sse::DEFAULT_MAX_EVENT_BYTES;
+
+/// The default API base URL.
+pub const DEFAULT_BASE_URL: &str = "https://api.fireworks.ai/inference/v1";
+
+/// The model used when `FIREWORKS_MODEL_ID` is not set.
+pub const DEFAULT_MODEL_ID: &str = "accounts/fireworks/models/kimi-k2p6";
+
+/// Everything the Fireworks provider needs. `Debug` shows the key redacted.
+#[derive(Debug, Clone)]
+pub struct FireworksSettings {
+    pub(crate) api_key: SecretString,
+    pub(crate) model_id: String,
+    pub(crate) base_url: String,
+    pub(crate) max_tokens: Option<u32>,
+    pub(crate) context_window: Option<u32>,
+    pub(crate) supports_images: Option<bool>,
+    pub(crate) reasoning_style: Option<ReasoningStyle>,
+    pub(crate) send_reasoning_back: Option<bool>,
+    pub(crate) sampling: SamplingOptions,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) timeouts: Timeouts,
+    pub(crate) max_event_bytes: usize,
+}
+
+impl FireworksSettings {
+    /// Settings for `model_id` (a full id, or a bare name such as `kimi-k2p6`) with the default
+    /// base URL, retry policy and timeouts.
+    pub fn new(api_key: impl Into<String>, model_id: impl Into<String>) -> Self {
+        FireworksSettings {
+            api_key: SecretString::from(api_key.into()),
+            model_id: model_id.into(),
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            max_tokens: None,
+            context_window: None,
+            supports_images: None,
+            reasoning_style: None,
+            send_reasoning_back: None,
+            sampling: SamplingOptions::default(),
+            retry: RetryPolicy::default(),
+            timeouts: Timeouts::default(),
+            max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
+        }
+    }
+
+    /// FIREWORKS_API_KEY, plus FIREWORKS_MODEL_ID, FIREWORKS_BASE_URL, FIREWORKS_MAX_TOKENS and
+    /// FIREWORKS_CONTEXT_WINDOW when set. A bad value is an [`Error::Config`] naming the
+    /// variable.
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`FireworksSettings::from_env`], reading variables through `lookup` (for tests and
+    /// for hosts that keep their configuration elsewhere).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let set = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let api_key = lookup("FIREWORKS_API_KEY").unwrap_or_default();
+        check_api_key(&api_key, "FIREWORKS_API_KEY")?;
+        let model_id = set("FIREWORKS_MODEL_ID").unwrap_or_else(|| DEFAULT_MODEL_ID.to_owned());
+        let mut settings = FireworksSettings::new(api_key, model_id.trim());
+        if let Some(url) = set("FIREWORKS_BASE_URL") {
+            check_base_url(&url, "FIREWORKS_BASE_URL")?;
+            settings = settings.with_base_url(url);
+        }
+        settings.max_tokens = parse_count(set("FIREWORKS_MAX_TOKENS"), "FIREWORKS_MAX_TOKENS")?;
+        settings.context_window =
+            parse_count(set("FIREWORKS_CONTEXT_WINDOW"), "FIREWORKS_CONTEXT_WINDOW")?;
+        check_token_limits(
+            settings.max_tokens,
+            settings.context_window,
+            ("FIREWORKS_MAX_TOKENS", "FIREWORKS_CONTEXT_WINDOW"),
+        )?;
+        Ok(settings)
+    }
+
+    /// Sends to another OpenAI-compatible endpoint (default
+    /// `https://api.fireworks.ai/inference/v1`).
+    pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = base_url.into().trim().trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// The output cap sent as `max_tokens` (default: the model's own limit).
+    pub fn with_max_tokens(mut self, max_tokens: u32) -> Self {
+        self.max_tokens = Some(max_tokens);
+        self
+    }
+
+    /// The model's context window in tokens (default: the catalog's, else 131072).
+    pub fn with_context_window(mut self, tokens: u32) -> Self {
+        self.context_window = Some(tokens);
+        self
+    }
+
+    /// Whether the model takes images (default: the catalog's; unknown models: yes, the
+    /// server decides).
+    pub fn with_images(mut self, supported: bool) -> Self {
+        self.supports_images = Some(supported);
+        self
+    }
+
+    /// How the model shows reasoning, for models the catalog does not know; for example
+    /// [`ReasoningStyle::StartsInReasoning`] for a model that only ever closes `</think>`.
+    pub fn with_reasoning_style(mut self, style: ReasoningStyle) -> Self {
+        self.reasoning_style = Some(style);
+        self
+    }
+
+    /// Whether earlier reasoning is sent back as `reasoning_content` in tool loops (default: the
+    /// catalog's; unknown models: no).
+    pub fn with_reasoning_sent_back(mut self, send: bool) -> Self {
+        self.send_reasoning_back = Some(send);
+        self
+    }
+
+    /// The sampling temperature (default: the model's recommended one, else none sent).
+    pub fn with_temperature(mut self, temperature: f32) -> Self {
+        self.sampling.temperature = Some(temperature);
+        self
+    }
+
+    /// Nucleus sampling's `top_p`.
+    pub fn with_top_p(mut self, top_p: f32) -> Self {
+        self.sampling.top_p = Some(top_p);
+        self
+    }
+
+    /// Stop sequences.
+    pub fn with_stop(mut self, stop: Vec<String>) -> Self {
+        self.sampling.stop = stop;
+        self
+    }
+
+    /// `reasoning_effort` for reasoning models.
+    pub fn with_reasoning_effort(mut self, effort: ReasoningEffort) -> Self {
+        self.sampling.reasoning_effort = Some(effort);
+        self
+    }
+
+    /// How failed requests are retried (default: 3 attempts, waits up to 30 s).
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The connect, first-event and idle timeouts.
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// The largest single stream event accepted (default 16 MiB); a larger one ends the stream
+    /// with [`Error::Decode`] instead of growing memory without bound.
+    pub fn with_max_event_bytes(mut self, bytes: usize) -> Self {
+        self.max_event_bytes = bytes;
+        self
+    }
+
+    /// The model id as given.
+    pub fn model_id(&self) -> &str {
+        &self.model_id
+    }
+
+    /// The base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Checks every setting; the error names the first bad one.
+    pub fn validate(&self) -> Result<(), Error> {
+        check_api_key(self.api_key.expose_secret(), "api_key")?;
+        if self.model_id.trim().is_empty() {
+            return Err(Error::Config("model_id must not be empty".into()));
+        }
+        check_base_url(&self.base_url, "base_url")?;
+        if self.max_tokens == Some(0) {
+            return Err(Error::Config("max_tokens must be at least 1".into()));
+        }
+        if self.context_window == Some(0) {
+            return Err(Error::Config("context_window must be at least 1".into()));
+        }
+        check_token_limits(
+            self.max_tokens,
+            self.context_window,
+            ("max_tokens", "context_window"),
+        )?;
+        if self.retry.max_attempts == 0 {
+            return Err(Error::Config(
+                "retry policy max_attempts must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn check_api_key(key: &str, name: &str) -> Result<(), Error> {
+    if key.is_empty() {
+        return Err(Error::Config(format!("{name} is missing or empty")));
+    }
+    if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        // Never echo the key itself.
+        return Err(Error::Config(format!(
+            "{name} contains whitespace or a control character (a stray newline?)"
+        )));
+    }
+    Ok(())
+}
+
+fn check_base_url(url: &str, name: &str) -> Result<(), Error> {
+    match reqwest::Url::parse(url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => Ok(()),
+        Ok(_) => Err(Error::Config(format!(
+            "{name} must be an http(s) URL, not {url:?}"
+        ))),
+        Err(err) => Err(Error::Config(format!(
+            "{name} is not a valid URL ({err}): {url:?}"
+        ))),
+    }
+}
+
+fn parse_count(value: Option<String>, name: &str) -> Result<Option<u32>, Error> {
+    let Some(value) = value else { return Ok(None) };
+    match value.trim().parse::<u32>() {
+        Ok(0) => Err(Error::Config(format!("{name} must be at least 1, not 0"))),
+        Ok(count) => Ok(Some(count)),
+        Err(_) => Err(Error::Config(format!(
+            "{name} must be a whole number of tokens, not {value:?}"
+        ))),
+    }
+}
+
+fn check_token_limits(
+    max_tokens: Option<u32>,
+    context_window: Option<u32>,
+    (max_name, context_name): (&str, &str),
+) -> Result<(), Error> {
+    match (max_tokens, context_window) {
+        (Some(max), Some(context)) if max > context => Err(Error::Config(format!(
+            "{max_name} ({max}) is larger than {context_name} ({context})"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(vars: &[(&str, &str)]) -> Result<FireworksSettings, Error> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        FireworksSettings::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    fn config_error(result: Result<FireworksSettings, Error>) -> String {
+        match result {
+            Err(Error::Config(message)) => message,
+            other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn environment_gives_every_setting() {
+        let settings = from(&[
+            ("FIREWORKS_API_KEY", "fw_secret"),
+            ("FIREWORKS_MODEL_ID", "glm-5p1"),
+            ("FIREWORKS_BASE_URL", "http://127.0.0.1:8000/v1/"),
+            ("FIREWORKS_MAX_TOKENS", "4096"),
+            ("FIREWORKS_CONTEXT_WINDOW", "32768"),
+        ])
+        .unwrap();
+        assert_eq!(settings.model_id(), "glm-5p1");
+        assert_eq!(settings.base_url(), "http://127.0.0.1:8000/v1");
+        assert_eq!(
+            (settings.max_tokens, settings.context_window),
+            (Some(4096), Some(32768))
+        );
+        let defaults = from(&[("FIREWORKS_API_KEY", "fw_secret")]).unwrap();
+        assert_eq!(defaults.model_id(), DEFAULT_MODEL_ID);
+        assert_eq!(defaults.base_url(), DEFAULT_BASE_URL);
+    }
+
+    #[test]
+    fn each_bad_variable_is_named() {
+        let key = ("FIREWORKS_API_KEY", "fw_secret");
+        let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+            (vec![], "FIREWORKS_API_KEY is missing"),
+            (
+                vec![("FIREWORKS_API_KEY", "")],
+                "FIREWORKS_API_KEY is missing",
+            ),
+            (
+                vec![("FIREWORKS_API_KEY", "fw_se cret")],
+                "FIREWORKS_API_KEY contains whitespace",
+            ),
+            (
+                vec![("FIREWORKS_API_KEY", "fw_secret\n")],
+                "FIREWORKS_API_KEY contains whitespace",
+            ),
+            (
+                vec![key, ("FIREWORKS_MAX_TOKENS", "lots")],
+                "FIREWORKS_MAX_TOKENS must be a whole number",
+            ),
+            (
+                vec![key, ("FIREWORKS_MAX_TOKENS", "0")],
+                "FIREWORKS_MAX_TOKENS must be at least 1",
+            ),
+            (
+                vec![key, ("FIREWORKS_CONTEXT_WINDOW", "-5")],
+                "FIREWORKS_CONTEXT_WINDOW must be a whole number",
+            ),
+            (
+                vec![
+                    key,
+                    ("FIREWORKS_MAX_TOKENS", "9000"),
+                    ("FIREWORKS_CONTEXT_WINDOW", "8192"),
+                ],
+                "FIREWORKS_MAX_TOKENS (9000) is larger than FIREWORKS_CONTEXT_WINDOW (8192)",
+            ),
+            (
+                vec![key, ("FIREWORKS_BASE_URL", "ftp://example.com")],
+                "FIREWORKS_BASE_URL must be an http(s) URL",
+            ),
+            (
+                vec![key, ("FIREWORKS_BASE_URL", "localhost:8000")],
+                "FIREWORKS_BASE_URL",
+            ),
+        ];
+        for (vars, expected) in cases {
+            let message = config_error(from(&vars));
+            assert!(message.contains(expected), "{vars:?}: {message}");
+            assert!(!message.contains("fw_se"), "the key leaked: {message}");
+        }
+    }
+
+    #[test]
+    fn validate_names_the_setting() {
+        let ok = FireworksSettings::new("k", "m");
+        assert!(ok.validate().is_ok());
+        let cases = [
+            (FireworksSettings::new("", "m"), "api_key"),
+            (FireworksSettings::new("k", " "), "model_id"),
+            (
+                FireworksSettings::new("k", "m").with_base_url("file:///etc"),
+                "base_url",
+            ),
+            (
+                FireworksSettings::new("k", "m").with_base_url("not a url"),
+                "base_url",
+            ),
+            (
+                FireworksSettings::new("k", "m").with_max_tokens(0),
+                "max_tokens",
+            ),
+            (
+                FireworksSettings::new("k", "m")
+                    .with_max_tokens(10)
+                    .with_context_window(5),
+                "max_tokens (10) is larger than context_window (5)",
+            ),
+        ];
+        for (settings, expected) in cases {
+            match settings.validate() {
+                Err(Error::Config(message)) => assert!(message.contains(expected), "{message}"),
+                other => panic!("{expected}: {other:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! The host-facing, provider-neutral types: the [`LlmProvider`] trait a coding-agent host calls,
+//! the conversation it hands over ([`ChatRequest`]) and the chunks it gets back ([`ApiChunk`]).
+//!
+//! Nothing here knows about Fireworks or HTTP; a host can hold any provider as
+//! `Arc<dyn LlmProvider>`.
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures::Stream;
+
+use crate::error::Error;
+
+/// A streamed completion: chunks in order; an `Err` item ends the stream.
+pub type ApiStream = Pin<Box<dyn Stream<Item = Result<ApiChunk, Error>> + Send + 'static>>;
+
+/// What a coding-agent host calls. Object safe: hosts hold `Arc<dyn LlmProvider>`.
+pub trait LlmProvider: Send + Sync {
+    /// The model this provider sends to, with its limits and prices.
+    fn model(&self) -> &ModelInfo;
+    /// Starts one streamed completion. Lazy: nothing is sent before the first poll.
+    /// Dropping the stream cancels the request (the connection is released).
+    fn create_message(&self, request: ChatRequest) -> ApiStream;
+}
+
+/// One turn's input: the system prompt, the conversation so far and the tools on offer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatRequest {
+    /// Sent as the first, `system`, message (left out when empty).
+    pub system_prompt: String,
+    /// The conversation, oldest first.
+    pub messages: Vec<Message>,
+    /// Tools the model may call; empty means no tools are offered.
+    pub tools: Vec<ToolSpec>,
+}
+
+impl ChatRequest {
+    /// A request with no tools.
+    pub fn new(system_prompt: impl Into<String>, messages: Vec<Message>) -> Self {
+        ChatRequest {
+            system_prompt: system_prompt.into(),
+            messages,
+            tools: Vec::new(),
+        }
+    }
+
+    /// Offers these tools to the model.
+    pub fn with_tools(mut self, tools: Vec<ToolSpec>) -> Self {
+        self.tools = tools;
+        self
+    }
+}
+
+/// One message of the conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    /// Who said it.
+    pub role: Role,
+    /// What was said, in order.
+    pub content: Vec<ContentBlock>,
+}
+
+impl Message {
+    /// A user message holding one text block.
+    pub fn user(text: impl Into<String>) -> Self {
+        Message {
+            role: Role::User,
+            content: vec![ContentBlock::Text { text: text.into() }],
+        }
+    }
+
+    /// An assistant message holding one text block.
+    pub fn assistant(text: impl Into<String>) -> Self {
+        Message {
+            role: Role::Assistant,
+            content: vec![ContentBlock::Text { text: text.into() }],
+        }
+    }
+}
+
+/// The author of a [`Message`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The human (or the host, carrying tool results).
+    User,
+    /// The model.
+    Assistant,
+}
+
+/// One block of a message's content.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub enum ContentBlock {
+    /// Plain text.
+    Text {
+        /// The text.
+        text: String,
+    },
+    /// Base64 image data and its media type, e.g. "image/png".
+    Image {
+        /// The image's media type, e.g. "image/png".
+        media_type: String,
+        /// The image bytes, base64-encoded.
+        data: String,
+    },
+    /// A tool call the model made (assistant messages).
+    ToolUse {
+        /// The call's id, echoed by the matching [`ContentBlock::ToolResult`].
+        id: String,
+        /// The tool's name.
+        name: String,
+        /// The call's arguments.
+        input: serde_json::Value,
+    },
+    /// The result of running a tool (user messages).
+    ToolResult {
+        /// The id of the [`ContentBlock::ToolUse`] this answers.
+        tool_use_id: String,
+        /// What the tool returned: text and images.
+        content: Vec<ContentBlock>,
+        /// Whether the tool failed.
+        is_error: bool,
+    },
+    /// Reasoning the model produced earlier in the conversation.
+    Reasoning {
+        /// The reasoning text.
+        text: String,
+    },
+}
+
+/// A tool the model may call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolSpec {
+    /// The tool's name, as the model will call it.
+    pub name: String,
+    /// What the tool does, for the model.
+    pub description: String,
+    /// JSON Schema of the tool's arguments object.
+    pub input_schema: serde_json::Value,
+}
+
+/// One item of a streamed completion.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiChunk {
+    /// Answer text, in order, with no reasoning markup in it.
+    Text(String),
+    /// Reasoning text ("thinking"), in order, with no <think> tags in it.
+    Reasoning(String),
+    /// One complete tool call, emitted once its arguments are complete.
+    ToolCall(ToolCall),
+    /// Token counts (and cost, where the price is known), once per completion.
+    Usage(Usage),
+    /// The request failed before any output and will be sent again after `delay`.
+    Retrying {
+        /// The attempt that failed, counting from 1.
+        attempt: u32,
+        /// How many attempts will be made in all.
+        max_attempts: u32,
+        /// How long the provider waits before the next attempt.
+        delay: Duration,
+        /// Why the attempt failed, for display.
+        reason: String,
+    },
+    /// Why generation ended. The last item of every stream that completes.
+    Finish(FinishReason),
+}
+
+/// A complete tool call made by the model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolCall {
+    /// The call's id; send it back as [`ContentBlock::ToolResult::tool_use_id`].
+    pub id: String,
+    /// The tool's name.
+    pub name: String,
+    /// The arguments as the raw JSON text the model wrote (it may be malformed).
+    pub arguments: String,
+}
+
+impl ToolCall {
+    /// Parses the arguments. Malformed JSON gives an [`Error::Decode`] naming the tool and call,
+    /// so the host can report it to the model instead of failing the turn. Empty arguments
+    /// parse as an empty object.
+    pub fn parse_arguments(&self) -> Result<serde_json::Value, Error> {
+        if self.arguments.trim().is_empty() {
+            return Ok(serde_json::Value::Object(Default::default()));
+        }
+        serde_json::from_str(&self.arguments).map_err(|err| Error::Decode {
+            message: format!(
+                "arguments of tool call {} ({}) are not valid JSON: {err}",
+                self.id, self.name
+            ),
+        })
+    }
+}
+
+/// Token counts of one completion, and its cost when the model's prices are known.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Usage {
+    /// All prompt tokens, cached ones included.
+    pub input_tokens: u64,
+    /// Generated tokens, reasoning included.
+    pub output_tokens: u64,
+    /// The cached part of `input_tokens`.
+    pub cache_read_tokens: u64,
+    /// Tokens written to a prompt cache (Fireworks charges none and reports 0).
+    pub cache_write_tokens: u64,
+    /// The reasoning part of `output_tokens`, when the server reports it.
+    pub reasoning_tokens: Option<u64>,
+    /// USD, when the model's prices are known.
+    pub total_cost: Option<f64>,
+}
+
+/// Why generation ended.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub enum FinishReason {
+    /// The model finished its answer (or hit a stop sequence).
+    Stop,
+    /// The output reached `max_tokens`: the output cap, not the context window.
+    Length,
+    /// The model called tools and waits for their results.
+    ToolCalls,
+    /// The output was withheld by a content filter.
+    ContentFilter,
+    /// Any other reason the server gave, verbatim.
+    Other(String),
+}
+
+impl FinishReason {
+    /// Maps the wire's `finish_reason` string.
+    pub fn from_wire(reason: &str) -> Self {
+        match reason {
+            "stop" => FinishReason::Stop,
+            "length" => FinishReason::Length,
+            "tool_calls" => FinishReason::ToolCalls,
+            "content_filter" => FinishReason::ContentFilter,
+            other => FinishReason::Other(other.to_owned()),
+        }
+    }
+}
+
+/// How a model shows its reasoning in the stream.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReasoningStyle {
+    /// No reasoning (a `<think>` block at the very start is still recognised).
+    #[default]
+    None,
+    /// Separate `reasoning_content` fields.
+    ReasoningContent,
+    /// Inline `<think>` ... `</think>` at the start of the content.
+    ThinkTags,
+    /// The content starts inside reasoning and only `</think>` appears.
+    StartsInReasoning,
+}
+
+/// A model's limits, capabilities and prices.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelInfo {
+    /// The model id sent to the server.
+    pub id: String,
+    /// Prompt plus output tokens the model accepts.
+    pub context_window: u32,
+    /// The most output tokens one completion may ask for.
+    pub max_tokens: u32,
+    /// Whether image inputs are accepted.
+    pub supports_images: bool,
+    /// Whether tool calling is supported.
+    pub supports_tools: bool,
+    /// USD per million uncached input tokens.
+    pub input_price: Option<f64>,
+    /// USD per million output tokens.
+    pub output_price: Option<f64>,
+    /// USD per million cached input tokens.
+    pub cache_read_price: Option<f64>,
+    /// How the model shows its reasoning.
+    pub reasoning: ReasoningStyle,
+    /// Whether earlier reasoning must be sent back (as `reasoning_content`) in tool loops.
+    pub sends_reasoning_back: bool,
+    /// The vendor's recommended sampling temperature, used when the settings give none.
+    pub default_temperature: Option<f32>,
+}
+
+impl ModelInfo {
+    /// The context window assumed for a model nobody described.
+    pub const DEFAULT_CONTEXT_WINDOW: u32 = 131_072;
+    /// The output cap assumed for a model nobody described.
+    pub const DEFAULT_MAX_TOKENS: u32 = 8_192;
+
+    /// Info for a model no catalog knows: the default limits, no prices, no reasoning style,
+    /// and images and tools allowed (the server is the judge).
+    pub fn unknown(id: impl Into<String>) -> Self {
+        ModelInfo {
+            id: id.into(),
+            context_window: Self::DEFAULT_CONTEXT_WINDOW,
+            max_tokens: Self::DEFAULT_MAX_TOKENS,
+            supports_images: true,
+            supports_tools: true,
+            input_price: None,
+            output_price: None,
+            cache_read_price: None,
+            reasoning: ReasoningStyle::None,
+            sends_reasoning_back: false,
+            default_temperature: None,
+        }
+    }
+
+    /// The cost in USD of `usage` at this model's prices; `None` unless the input and output
+    /// prices are known. Cached tokens are charged at the cached price (the input price when
+    /// none is listed); there is no cache-write charge.
+    pub fn cost(&self, usage: &Usage) -> Option<f64> {
+        let input = self.input_price?;
+        let output = self.output_price?;
+        let cached = usage.cache_read_tokens.min(usage.input_tokens);
+        let uncached = usage.input_tokens - cached;
+        let cached_price = self.cache_read_price.unwrap_or(input);
+        Some(
+            (uncached as f64 * input
+                + cached as f64 * cached_price
+                + usage.output_tokens as f64 * output)
+                / 1e6,
+        )
+    }
+}

@@ -1,0 +1,337 @@
+//! Server-sent events framing: bytes in, complete events out (sans-IO, no futures inside).
+//!
+//! Written here rather than taken from `eventsource-stream` 0.2.3, which copies the unconsumed
+//! remainder for every line (quadratic on a body that arrives in one piece), panics on a leading
+//! byte-order mark, stalls on invalid UTF-8 and does not cap an event's size.
+//!
+//! [`SseDecoder`] handles LF, CRLF and lone CR line endings (also when a CRLF is cut between two
+//! pushes), a leading BOM, comment lines, multi-line `data` and the `event` field. Each input
+//! byte is scanned once with `memchr`; a line that is complete inside one push is read in place,
+//! and only a line cut by the network is copied, once, into a reused buffer. Event data is
+//! gathered in a second reused buffer, so a warm decoder allocates nothing.
+
+use memchr::memchr2;
+
+/// The default cap on one event's size (its field lines together): 16 MiB.
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// One complete server-sent event, borrowed from the decoder until the next push.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SseEvent<'a> {
+    /// The `event` field, empty when the server sent none.
+    pub event: &'a str,
+    /// The `data` lines joined with `\n`.
+    pub data: &'a str,
+}
+
+/// Why a byte stream is not a valid event stream.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SseError {
+    /// An event's data or name is not UTF-8.
+    #[error("event at byte {offset} is not valid UTF-8")]
+    InvalidUtf8 {
+        /// Where the event's bytes end in the stream.
+        offset: u64,
+    },
+    /// One event grew past the cap.
+    #[error("event at byte {offset} exceeds the {limit}-byte event size limit")]
+    EventTooLarge {
+        /// Where the stream was when the cap was passed.
+        offset: u64,
+        /// The cap in bytes.
+        limit: usize,
+    },
+}
+
+/// A sans-IO decoder of the `text/event-stream` format.
+///
+/// ```
+/// use fireworks_provider::SseDecoder;
+///
+/// let mut decoder = SseDecoder::new();
+/// let mut seen = Vec::new();
+/// for piece in [&b"data: {\"a\""[..], b":1}\r", b"\n\r\n: ping\n\ndata: [DONE]\n\n"] {
+///     decoder.push(piece, |event| seen.push(event.data.to_owned())).unwrap();
+/// }
+/// assert_eq!(seen, ["{\"a\":1}", "[DONE]"]);
+/// ```
+#[derive(Debug)]
+pub struct SseDecoder {
+    /// A line cut by the end of the previous push.
+    partial_line: Vec<u8>,
+    /// The current event's data lines, each followed by `\n`.
+    data: Vec<u8>,
+    /// The current event's `event` field.
+    event: Vec<u8>,
+    /// The last push ended in CR: a LF starting the next push ends no further line.
+    skip_lf: bool,
+    /// Up to three first bytes, held until we know whether they are a byte-order mark.
+    bom_check: Option<Vec<u8>>,
+    /// Bytes taken so far, for error positions.
+    offset: u64,
+    max_event_bytes: usize,
+}
+
+impl Default for SseDecoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SseDecoder {
+    /// A decoder with the default event size cap.
+    pub fn new() -> Self {
+        Self::with_max_event_bytes(DEFAULT_MAX_EVENT_BYTES)
+    }
+
+    /// A decoder that fails once one event's lines exceed `max_event_bytes`.
+    pub fn with_max_event_bytes(max_event_bytes: usize) -> Self {
+        SseDecoder {
+            partial_line: Vec::new(),
+            data: Vec::new(),
+            event: Vec::new(),
+            skip_lf: false,
+            bom_check: Some(Vec::with_capacity(3)),
+            offset: 0,
+            max_event_bytes,
+        }
+    }
+
+    /// Takes the next bytes of the stream and calls `on_event` for every event they complete,
+    /// in order. After an error the decoder is in an unspecified state: drop it.
+    pub fn push(
+        &mut self,
+        mut input: &[u8],
+        mut on_event: impl FnMut(SseEvent<'_>),
+    ) -> Result<(), SseError> {
+        if let Some(mut head) = self.bom_check.take() {
+            // Gather the first three bytes (possibly over several pushes) and drop a BOM.
+            let wanted = (3 - head.len()).min(input.len());
+            head.extend_from_slice(&input[..wanted]);
+            input = &input[wanted..];
+            if head.len() < 3 && BOM.starts_with(&head) {
+                self.bom_check = Some(head);
+                return Ok(());
+            }
+            let kept = if head == BOM { &[][..] } else { &head[..] };
+            self.offset += (head.len() - kept.len()) as u64;
+            self.push_lines(kept, &mut on_event)?;
+        }
+        self.push_lines(input, &mut on_event)
+    }
+
+    /// Whether bytes of an unfinished event are pending (the stream was cut mid-event).
+    pub fn has_partial_event(&self) -> bool {
+        !self.partial_line.is_empty() || !self.data.is_empty()
+    }
+
+    fn push_lines(
+        &mut self,
+        mut input: &[u8],
+        on_event: &mut impl FnMut(SseEvent<'_>),
+    ) -> Result<(), SseError> {
+        if self.skip_lf && !input.is_empty() {
+            self.skip_lf = false;
+            if input[0] == b'\n' {
+                input = &input[1..];
+                self.offset += 1;
+            }
+        }
+        while let Some(end) = memchr2(b'\n', b'\r', input) {
+            let line = &input[..end];
+            let mut next = end + 1;
+            if input[end] == b'\r' {
+                match input.get(next) {
+                    Some(b'\n') => next += 1,
+                    Some(_) => {}
+                    None => self.skip_lf = true,
+                }
+            }
+            self.offset += next as u64;
+            if self.partial_line.is_empty() {
+                self.take_line(line, on_event)?;
+            } else {
+                let mut joined = std::mem::take(&mut self.partial_line);
+                self.check_size(joined.len() + line.len())?;
+                joined.extend_from_slice(line);
+                let result = self.take_line(&joined, on_event);
+                joined.clear();
+                self.partial_line = joined;
+                result?;
+            }
+            input = &input[next..];
+        }
+        if !input.is_empty() {
+            self.check_size(self.partial_line.len() + input.len())?;
+            self.partial_line.extend_from_slice(input);
+            self.offset += input.len() as u64;
+        }
+        Ok(())
+    }
+
+    fn check_size(&self, line_bytes: usize) -> Result<(), SseError> {
+        if self.data.len() + self.event.len() + line_bytes > self.max_event_bytes {
+            return Err(SseError::EventTooLarge {
+                offset: self.offset,
+                limit: self.max_event_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// Interprets one complete line (without its terminator).
+    fn take_line(
+        &mut self,
+        line: &[u8],
+        on_event: &mut impl FnMut(SseEvent<'_>),
+    ) -> Result<(), SseError> {
+        if line.is_empty() {
+            return self.dispatch(on_event);
+        }
+        if line[0] == b':' {
+            return Ok(()); // a comment, e.g. a keep-alive
+        }
+        let (field, value) = match memchr::memchr(b':', line) {
+            Some(colon) => {
+                let value = &line[colon + 1..];
+                (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
+            }
+            None => (line, &[][..]),
+        };
+        match field {
+            b"data" => {
+                self.check_size(value.len() + 1)?;
+                self.data.extend_from_slice(value);
+                self.data.push(b'\n');
+            }
+            b"event" => {
+                self.check_size(value.len())?;
+                self.event.clear();
+                self.event.extend_from_slice(value);
+            }
+            _ => {} // `id`, `retry` and unknown fields mean nothing to a completion stream
+        }
+        Ok(())
+    }
+
+    fn dispatch(&mut self, on_event: &mut impl FnMut(SseEvent<'_>)) -> Result<(), SseError> {
+        if self.data.is_empty() {
+            self.event.clear();
+            return Ok(());
+        }
+        let data = &self.data[..self.data.len() - 1];
+        let invalid = SseError::InvalidUtf8 {
+            offset: self.offset,
+        };
+        let data = std::str::from_utf8(data).map_err(|_| invalid.clone())?;
+        let event = std::str::from_utf8(&self.event).map_err(|_| invalid)?;
+        on_event(SseEvent { event, data });
+        self.data.clear();
+        self.event.clear();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_pieces(pieces: &[&[u8]]) -> Result<Vec<(String, String)>, SseError> {
+        let mut decoder = SseDecoder::new();
+        let mut events = Vec::new();
+        for piece in pieces {
+            decoder.push(piece, |e| {
+                events.push((e.event.to_owned(), e.data.to_owned()))
+            })?;
+        }
+        Ok(events)
+    }
+
+    fn data_of(pieces: &[&[u8]]) -> Vec<String> {
+        decode_pieces(pieces)
+            .unwrap()
+            .into_iter()
+            .map(|(_, d)| d)
+            .collect()
+    }
+
+    #[test]
+    fn all_three_line_endings_frame_events() {
+        for body in [
+            &b"data: a\n\ndata: b\n\n"[..],
+            b"data: a\r\n\r\ndata: b\r\n\r\n",
+            b"data: a\r\rdata: b\r\r",
+        ] {
+            assert_eq!(data_of(&[body]), ["a", "b"], "{body:?}");
+            let bytes: Vec<&[u8]> = body.chunks(1).collect();
+            assert_eq!(data_of(&bytes), ["a", "b"], "byte by byte {body:?}");
+        }
+    }
+
+    #[test]
+    fn crlf_cut_between_pushes_is_one_line_ending() {
+        // A CR at the end of a push, its LF at the start of the next: one blank line would end
+        // the event, two would not change anything, so check the event ends exactly once.
+        assert_eq!(
+            data_of(&[b"data: a\r", b"\n\r", b"\ndata: b\n\n"]),
+            ["a", "b"]
+        );
+        assert_eq!(data_of(&[b"data: a\r", b"\ndata: b\n\n"]), ["a\nb"]);
+    }
+
+    #[test]
+    fn bom_is_dropped_even_when_split() {
+        assert_eq!(data_of(&[b"\xEF\xBB\xBFdata: x\n\n"]), ["x"]);
+        assert_eq!(data_of(&[b"\xEF", b"\xBB", b"\xBFdata: x\n\n"]), ["x"]);
+        // Bytes that merely start like a BOM are kept.
+        assert_eq!(data_of(&[b"\xEF", b"data: x\n\n"]).len(), 0);
+        assert_eq!(data_of(&[b"da", b"ta: x\n\n"]), ["x"]);
+    }
+
+    #[test]
+    fn comments_fields_and_multiline_data() {
+        let events =
+            decode_pieces(&[b": keep-alive\nevent: error\ndata: one\ndata:two\nid: 7\n\n"])
+                .unwrap();
+        assert_eq!(events, [("error".to_owned(), "one\ntwo".to_owned())]);
+        // A blank line with no data dispatches nothing.
+        assert!(decode_pieces(&[b": ping\n\n\n"]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_error_not_a_stall() {
+        let err = decode_pieces(&[b"data: ok\n\ndata: \xFF\n\n"]).unwrap_err();
+        assert!(matches!(err, SseError::InvalidUtf8 { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn event_size_is_capped_however_it_arrives() {
+        let body = format!("data: {}\n\n", "x".repeat(100));
+        let mut whole = SseDecoder::with_max_event_bytes(64);
+        assert!(matches!(
+            whole.push(body.as_bytes(), |_| {}),
+            Err(SseError::EventTooLarge { limit: 64, .. })
+        ));
+        let mut drip = SseDecoder::with_max_event_bytes(64);
+        let result: Result<(), SseError> = body
+            .as_bytes()
+            .chunks(3)
+            .try_for_each(|piece| drip.push(piece, |_| {}));
+        assert!(matches!(result, Err(SseError::EventTooLarge { .. })));
+        // Many data lines each under the cap still add up to too much.
+        let lines = "data: 0123456789\n".repeat(10);
+        let mut many = SseDecoder::with_max_event_bytes(64);
+        assert!(many.push(lines.as_bytes(), |_| {}).is_err());
+    }
+
+    #[test]
+    fn partial_event_is_reported() {
+        let mut decoder = SseDecoder::new();
+        decoder.push(b"data: {\"a\"", |_| {}).unwrap();
+        assert!(decoder.has_partial_event());
+        decoder.push(b"}\n\n", |_| {}).unwrap();
+        assert!(!decoder.has_partial_event());
+    }
+}

@@ -1,0 +1,160 @@
+//! The [`ApiStream`] state machine: starts the response (with retries, before any output),
+//! reads the body under the first-event and idle timeouts, and hands it to the
+//! [`StreamDecoder`].
+//!
+//! Data flows one way: response bytes → decoder → queue of chunks → host. The stream is lazy
+//! (nothing is sent before the first poll) and owns the response, so dropping it closes the
+//! connection. After the first response has started, nothing is ever sent again: a failure
+//! then ends the stream with an error after every chunk already decoded.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+
+use futures::{FutureExt, Stream, StreamExt, stream};
+use reqwest::Response;
+use tokio::time::Instant;
+
+use crate::decode::StreamDecoder;
+use crate::error::{Error, TimeoutKind};
+use crate::http::{Timeouts, describe};
+use crate::provider::{ApiChunk, ApiStream};
+use crate::retry::{Attempt, RetryPolicy, retrying};
+
+type Attempts = Pin<Box<dyn Stream<Item = Attempt<Response>> + Send>>;
+
+/// One completion in flight.
+struct Session {
+    /// Starting the response; `None` once it has started (or failed for good).
+    attempts: Option<Attempts>,
+    /// The response whose body is being read.
+    response: Option<Response>,
+    decoder: StreamDecoder,
+    /// Chunks decoded but not yet handed to the host.
+    pending: VecDeque<ApiChunk>,
+    /// The error that ends the stream once `pending` is empty.
+    failure: Option<Error>,
+    /// No more items after `pending` (and `failure`).
+    finished: bool,
+    timeouts: Timeouts,
+    /// When the first event must have arrived.
+    first_event_deadline: Option<Instant>,
+}
+
+/// Builds the stream of one completion. `start` sends the request (given the attempt number)
+/// and resolves once the response status is known to be a success.
+pub fn completion_stream<F, Fut>(
+    start: F,
+    retry: RetryPolicy,
+    timeouts: Timeouts,
+    decoder: StreamDecoder,
+) -> ApiStream
+where
+    F: FnMut(u32) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Response, Error>> + Send + 'static,
+{
+    let session = Session {
+        attempts: Some(Box::pin(retrying(retry, start))),
+        response: None,
+        decoder,
+        pending: VecDeque::new(),
+        failure: None,
+        finished: false,
+        timeouts,
+        first_event_deadline: None,
+    };
+    Box::pin(stream::unfold(session, |mut session| async move {
+        let item = session.next().await?;
+        Some((item, session))
+    }))
+}
+
+impl Session {
+    async fn next(&mut self) -> Option<Result<ApiChunk, Error>> {
+        loop {
+            if let Some(chunk) = self.pending.pop_front() {
+                return Some(Ok(chunk));
+            }
+            if let Some(error) = self.failure.take() {
+                self.finished = true;
+                return Some(Err(error));
+            }
+            if self.finished {
+                return None;
+            }
+            if let Some(attempts) = &mut self.attempts {
+                match attempts.next().await {
+                    Some(Attempt::Retrying(notice)) => return Some(Ok(notice)),
+                    Some(Attempt::Done(Ok(response))) => {
+                        self.response = Some(response);
+                        self.first_event_deadline =
+                            Some(Instant::now() + self.timeouts.first_event);
+                    }
+                    Some(Attempt::Done(Err(error))) => self.failure = Some(error),
+                    None => self.finished = true,
+                }
+                self.attempts = None;
+                continue;
+            }
+            self.read_body().await;
+        }
+    }
+
+    /// Reads the next piece of the body and decodes it into `pending` (or sets the failure).
+    async fn read_body(&mut self) {
+        let Some(response) = &mut self.response else {
+            self.finished = true;
+            return;
+        };
+        let (kind, deadline) = match self.first_event_deadline {
+            Some(deadline) if self.decoder.events() == 0 => (TimeoutKind::FirstEvent, deadline),
+            _ => (TimeoutKind::Idle, Instant::now() + self.timeouts.idle),
+        };
+        let read = tokio::time::timeout_at(deadline, response.chunk()).await;
+        let body_continues = matches!(read, Ok(Ok(Some(_))));
+        let mut out = Vec::from(std::mem::take(&mut self.pending));
+        let result = match read {
+            Ok(Ok(Some(bytes))) => self.decoder.push(&bytes, &mut out),
+            // The body ended: complete if a finish reason came, else interrupted.
+            Ok(Ok(None)) => self.decoder.finish(&mut out),
+            Ok(Err(err)) => self
+                .decoder
+                .finish(&mut out)
+                .map_err(|_| Error::StreamInterrupted {
+                    message: format!(
+                        "the connection failed after {} events: {}",
+                        self.decoder.events(),
+                        describe(&err)
+                    ),
+                }),
+            Err(_) => self.decoder.finish(&mut out).map_err(|_| Error::Timeout {
+                kind,
+                after: match kind {
+                    TimeoutKind::FirstEvent => self.timeouts.first_event,
+                    _ => self.timeouts.idle,
+                },
+            }),
+        };
+        self.pending = VecDeque::from(out);
+        match result {
+            Err(error) => {
+                self.failure = Some(error);
+                self.response = None;
+            }
+            Ok(()) if self.decoder.is_done() || !body_continues => {
+                self.finished = true;
+                if let Some(response) = self.response.take() {
+                    release(response);
+                }
+            }
+            Ok(()) => {}
+        }
+    }
+}
+
+/// Lets a completed response go. When the rest of the body (the end of the chunked encoding)
+/// has already arrived it is read, so the connection returns to the pool for the next request;
+/// nothing is waited for.
+fn release(mut response: Response) {
+    while let Some(Ok(Some(_))) = response.chunk().now_or_never() {}
+}
