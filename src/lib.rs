@@ -52,7 +52,9 @@ mod tools;
 
 pub use decode::StreamDecoder;
 pub use error::{ApiError, Error, TimeoutKind};
-pub use fireworks::catalog::{FIREWORKS_MODELS_PREFIX, full_model_id, known_model_ids};
+pub use fireworks::catalog::{
+    FIREWORKS_MODELS_PREFIX, full_model_id, known_model_ids, lookup as lookup_model,
+};
 pub use fireworks::settings::{DEFAULT_BASE_URL, DEFAULT_MODEL_ID, FireworksSettings};
 pub use fireworks::{FireworksProvider, RemoteModel};
 pub use http::Timeouts;

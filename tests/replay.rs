@@ -1,0 +1,211 @@
+//! Replays every recorded stream in tests/fixtures/stream through the sans-IO decoder, cut in
+//! every way the network could cut it, and checks the chunks against the fixture's expectation.
+
+use std::path::{Path, PathBuf};
+
+use fireworks_provider::{
+    ApiChunk, Error, FinishReason, ModelInfo, ReasoningStyle, StreamDecoder, ToolCall, Usage,
+    lookup_model,
+};
+use serde_json::Value;
+
+struct Fixture {
+    name: String,
+    body: Vec<u8>,
+    model: ModelInfo,
+    chunks: Vec<ApiChunk>,
+    error: Option<String>,
+}
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stream")
+}
+
+fn load_fixtures() -> Vec<Fixture> {
+    let mut fixtures = Vec::new();
+    for entry in std::fs::read_dir(fixtures_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|ext| ext != "sse") {
+            continue;
+        }
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let expected: Value =
+            serde_json::from_slice(&std::fs::read(path.with_extension("expected.json")).unwrap())
+                .unwrap();
+        let id = expected["model"].as_str().unwrap();
+        let mut model = lookup_model(id).unwrap_or_else(|| ModelInfo::unknown(id));
+        if expected["starts_in_reasoning"].as_bool() == Some(true) {
+            model.reasoning = ReasoningStyle::StartsInReasoning;
+        }
+        fixtures.push(Fixture {
+            body: std::fs::read(&path).unwrap(),
+            chunks: expected["chunks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(expected_chunk)
+                .collect(),
+            error: expected["error"].as_str().map(str::to_owned),
+            name,
+            model,
+        });
+    }
+    fixtures.sort_by(|a, b| a.name.cmp(&b.name));
+    assert!(fixtures.len() >= 30, "fixtures missing");
+    fixtures
+}
+
+fn expected_chunk(value: &Value) -> ApiChunk {
+    let (key, value) = value.as_object().unwrap().iter().next().unwrap();
+    let text = || value.as_str().unwrap().to_owned();
+    match key.as_str() {
+        "text" => ApiChunk::Text(text()),
+        "reasoning" => ApiChunk::Reasoning(text()),
+        "tool_call" => ApiChunk::ToolCall(ToolCall {
+            id: value["id"].as_str().unwrap().into(),
+            name: value["name"].as_str().unwrap().into(),
+            arguments: value["arguments"].as_str().unwrap().into(),
+        }),
+        "usage" => ApiChunk::Usage(Usage {
+            input_tokens: value["input_tokens"].as_u64().unwrap(),
+            output_tokens: value["output_tokens"].as_u64().unwrap(),
+            cache_read_tokens: value["cache_read_tokens"].as_u64().unwrap(),
+            cache_write_tokens: 0,
+            reasoning_tokens: value["reasoning_tokens"].as_u64(),
+            total_cost: None,
+        }),
+        "finish" => ApiChunk::Finish(match value {
+            Value::String(reason) => FinishReason::from_wire(reason),
+            other => FinishReason::Other(other["other"].as_str().unwrap().into()),
+        }),
+        other => panic!("unknown expected chunk {other}"),
+    }
+}
+
+/// Feeds `pieces` to a fresh decoder; returns the chunks (adjacent text and reasoning merged,
+/// cost left out: the cost tests check it) and the error kind that ended the stream, if any.
+fn decode(model: &ModelInfo, pieces: &[&[u8]]) -> (Vec<ApiChunk>, Option<String>) {
+    let mut decoder = StreamDecoder::new(model);
+    let mut chunks = Vec::new();
+    let mut result = Ok(());
+    for piece in pieces {
+        result = decoder.push(piece, &mut chunks);
+        if result.is_err() {
+            break;
+        }
+    }
+    if result.is_ok() {
+        result = decoder.finish(&mut chunks);
+    }
+    let error = result.err().map(|err| error_kind(&err).to_owned());
+    (merge(chunks), error)
+}
+
+fn error_kind(error: &Error) -> &'static str {
+    match error {
+        Error::StreamInterrupted { .. } => "stream_interrupted",
+        Error::Decode { .. } => "decode",
+        Error::Server(api) if api.status.is_none() => "server_event",
+        other => panic!("unexpected error {other:?}"),
+    }
+}
+
+fn merge(chunks: Vec<ApiChunk>) -> Vec<ApiChunk> {
+    let mut merged: Vec<ApiChunk> = Vec::new();
+    for chunk in chunks {
+        match (merged.last_mut(), chunk) {
+            (Some(ApiChunk::Text(prev)), ApiChunk::Text(next))
+            | (Some(ApiChunk::Reasoning(prev)), ApiChunk::Reasoning(next)) => prev.push_str(&next),
+            (_, ApiChunk::Usage(usage)) => merged.push(ApiChunk::Usage(Usage {
+                total_cost: None,
+                ..usage
+            })),
+            (_, chunk) => merged.push(chunk),
+        }
+    }
+    merged
+}
+
+fn check(fixture: &Fixture, how: &str, pieces: &[&[u8]]) {
+    let (chunks, error) = decode(&fixture.model, pieces);
+    assert_eq!(chunks, fixture.chunks, "{} ({how})", fixture.name);
+    assert_eq!(error, fixture.error, "{} ({how})", fixture.name);
+}
+
+#[test]
+fn every_fixture_decodes_whole_to_its_expected_chunks() {
+    for fixture in load_fixtures() {
+        check(&fixture, "whole body", &[&fixture.body]);
+    }
+}
+
+#[test]
+fn every_fixture_decodes_one_byte_at_a_time() {
+    for fixture in load_fixtures() {
+        let bytes: Vec<&[u8]> = fixture.body.chunks(1).collect();
+        check(&fixture, "byte by byte", &bytes);
+    }
+}
+
+#[test]
+fn every_fixture_decodes_at_every_split_point() {
+    for fixture in load_fixtures() {
+        for cut in 0..=fixture.body.len() {
+            let (head, tail) = fixture.body.split_at(cut);
+            check(&fixture, &format!("cut at {cut}"), &[head, tail]);
+        }
+    }
+}
+
+#[test]
+fn every_fixture_decodes_in_seeded_random_chunk_sizes() {
+    // A small xorshift generator: the same seeds give the same cuts on every run.
+    for seed in 1..=40u64 {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for fixture in load_fixtures() {
+            let mut pieces = Vec::new();
+            let mut rest = fixture.body.as_slice();
+            while !rest.is_empty() {
+                let size = (1 + next() % 300) as usize;
+                let (piece, tail) = rest.split_at(size.min(rest.len()));
+                pieces.push(piece);
+                rest = tail;
+            }
+            check(&fixture, &format!("seed {seed}"), &pieces);
+        }
+    }
+}
+
+#[test]
+fn usage_carries_the_cost_at_the_model_prices() {
+    // gpt-oss-120b: $0.15 input, $0.60 output, $0.015 cached input per million tokens.
+    let fixture = load_fixtures()
+        .into_iter()
+        .find(|f| f.name == "usage_separate_chunk")
+        .unwrap();
+    let mut decoder = StreamDecoder::new(&fixture.model);
+    let mut chunks = Vec::new();
+    decoder.push(&fixture.body, &mut chunks).unwrap();
+    decoder.finish(&mut chunks).unwrap();
+    let usage = chunks
+        .iter()
+        .find_map(|c| match c {
+            ApiChunk::Usage(u) => Some(u.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(usage.cache_read_tokens > 0);
+    let uncached = (usage.input_tokens - usage.cache_read_tokens) as f64;
+    let expected = (uncached * 0.15
+        + usage.cache_read_tokens as f64 * 0.015
+        + usage.output_tokens as f64 * 0.60)
+        / 1e6;
+    let cost = usage.total_cost.expect("known prices give a cost");
+    assert!((cost - expected).abs() < 1e-12, "{cost} vs {expected}");
+}
