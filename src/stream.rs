@@ -10,8 +10,9 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
-use futures::{FutureExt, Stream, StreamExt, stream};
+use futures::{Stream, StreamExt, stream};
 use reqwest::Response;
 use tokio::time::Instant;
 
@@ -80,6 +81,9 @@ impl Session {
                 return Some(Err(error));
             }
             if self.finished {
+                if let Some(response) = self.response.take() {
+                    release(response).await;
+                }
                 return None;
             }
             if let Some(attempts) = &mut self.attempts {
@@ -141,20 +145,21 @@ impl Session {
                 self.failure = Some(error);
                 self.response = None;
             }
-            Ok(()) if self.decoder.is_done() || !body_continues => {
-                self.finished = true;
-                if let Some(response) = self.response.take() {
-                    release(response);
-                }
-            }
+            Ok(()) if self.decoder.is_done() || !body_continues => self.finished = true,
             Ok(()) => {}
         }
     }
 }
 
-/// Lets a completed response go. When the rest of the body (the end of the chunked encoding)
-/// has already arrived it is read, so the connection returns to the pool for the next request;
-/// nothing is waited for.
-fn release(mut response: Response) {
-    while let Some(Ok(Some(_))) = response.chunk().now_or_never() {}
+/// How long a finished response may take to send the end of its body (the chunked encoding's
+/// last chunk) so that its connection can be reused.
+const RELEASE_WAIT: Duration = Duration::from_secs(2);
+
+/// Reads what is left of a completed response's body (normally just the end of the chunked
+/// encoding, already on its way), so the connection returns to the pool for the next request
+/// instead of being closed. Runs on the poll after the last chunk: a host that stops polling
+/// at `Finish` and drops the stream simply closes the connection.
+async fn release(mut response: Response) {
+    let drain = async { while let Ok(Some(_)) = response.chunk().await {} };
+    let _ = tokio::time::timeout(RELEASE_WAIT, drain).await;
 }
