@@ -6,6 +6,10 @@
 //! (nothing is sent before the first poll) and owns the response, so dropping it closes the
 //! connection. After the first response has started, nothing is ever sent again: a failure
 //! then ends the stream with an error after every chunk already decoded.
+//!
+//! Each stream runs inside a `fireworks.completion` tracing span recording the model, the
+//! attempts, the status, the time to the first event, the tokens and the finish reason;
+//! retries and errors are events in it. Nothing here ever sees the key.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -15,6 +19,7 @@ use std::time::Duration;
 use futures::{Stream, StreamExt, stream};
 use reqwest::Response;
 use tokio::time::Instant;
+use tracing::{Instrument, Span};
 
 use crate::decode::StreamDecoder;
 use crate::error::{Error, TimeoutKind};
@@ -40,6 +45,9 @@ struct Session {
     timeouts: Timeouts,
     /// When the first event must have arrived.
     first_event_deadline: Option<Instant>,
+    /// When the request was first sent, for the time to the first event.
+    started: Option<Instant>,
+    span: Span,
 }
 
 /// Builds the stream of one completion. `start` sends the request (given the attempt number)
@@ -49,6 +57,7 @@ pub fn completion_stream<F, Fut>(
     retry: RetryPolicy,
     timeouts: Timeouts,
     decoder: StreamDecoder,
+    model_id: &str,
 ) -> ApiStream
 where
     F: FnMut(u32) -> Fut + Send + 'static,
@@ -63,9 +72,21 @@ where
         finished: false,
         timeouts,
         first_event_deadline: None,
+        started: None,
+        span: tracing::info_span!(
+            "fireworks.completion",
+            model = model_id,
+            attempts = 1u32,
+            status = tracing::field::Empty,
+            first_event_ms = tracing::field::Empty,
+            input_tokens = tracing::field::Empty,
+            output_tokens = tracing::field::Empty,
+            finish = tracing::field::Empty,
+        ),
     };
     Box::pin(stream::unfold(session, |mut session| async move {
-        let item = session.next().await?;
+        let span = session.span.clone();
+        let item = session.next().instrument(span).await?;
         Some((item, session))
     }))
 }
@@ -74,10 +95,12 @@ impl Session {
     async fn next(&mut self) -> Option<Result<ApiChunk, Error>> {
         loop {
             if let Some(chunk) = self.pending.pop_front() {
+                self.record(&chunk);
                 return Some(Ok(chunk));
             }
             if let Some(error) = self.failure.take() {
                 self.finished = true;
+                tracing::warn!(error = %error, "completion failed");
                 return Some(Err(error));
             }
             if self.finished {
@@ -87,9 +110,14 @@ impl Session {
                 return None;
             }
             if let Some(attempts) = &mut self.attempts {
+                self.started.get_or_insert_with(Instant::now);
                 match attempts.next().await {
-                    Some(Attempt::Retrying(notice)) => return Some(Ok(notice)),
+                    Some(Attempt::Retrying(notice)) => {
+                        self.record(&notice);
+                        return Some(Ok(notice));
+                    }
                     Some(Attempt::Done(Ok(response))) => {
+                        self.span.record("status", response.status().as_u16());
                         self.response = Some(response);
                         self.first_event_deadline =
                             Some(Instant::now() + self.timeouts.first_event);
@@ -101,6 +129,34 @@ impl Session {
                 continue;
             }
             self.read_body().await;
+        }
+    }
+
+    /// Notes a chunk on the span (and retries as events).
+    fn record(&self, chunk: &ApiChunk) {
+        match chunk {
+            ApiChunk::Retrying {
+                attempt,
+                delay,
+                reason,
+                ..
+            } => {
+                self.span.record("attempts", attempt + 1);
+                tracing::warn!(
+                    attempt,
+                    delay_ms = delay.as_millis() as u64,
+                    reason,
+                    "retrying"
+                );
+            }
+            ApiChunk::Usage(usage) => {
+                self.span.record("input_tokens", usage.input_tokens);
+                self.span.record("output_tokens", usage.output_tokens);
+            }
+            ApiChunk::Finish(reason) => {
+                self.span.record("finish", tracing::field::debug(reason));
+            }
+            _ => {}
         }
     }
 
@@ -116,6 +172,10 @@ impl Session {
         };
         let read = tokio::time::timeout_at(deadline, response.chunk()).await;
         let body_continues = matches!(read, Ok(Ok(Some(_))));
+        if let Ok(Ok(Some(bytes))) = &read {
+            tracing::trace!(bytes = bytes.len(), body = %String::from_utf8_lossy(bytes), "body read");
+        }
+        let events_before = self.decoder.events();
         let mut out = Vec::from(std::mem::take(&mut self.pending));
         let result = match read {
             Ok(Ok(Some(bytes))) => self.decoder.push(&bytes, &mut out),
@@ -140,6 +200,13 @@ impl Session {
             }),
         };
         self.pending = VecDeque::from(out);
+        if events_before == 0
+            && self.decoder.events() > 0
+            && let Some(started) = self.started
+        {
+            self.span
+                .record("first_event_ms", started.elapsed().as_millis() as u64);
+        }
         match result {
             Err(error) => {
                 self.failure = Some(error);

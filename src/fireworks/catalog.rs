@@ -22,6 +22,7 @@ struct Entry {
     temperature: Option<f32>,
 }
 
+#[allow(clippy::too_many_arguments)] // one argument per column of the table below
 const fn entry(
     name: &'static str,
     max_output: u32,

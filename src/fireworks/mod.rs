@@ -167,7 +167,13 @@ impl LlmProvider for FireworksProvider {
                 .await
             }
         };
-        completion_stream(start, settings.retry, settings.timeouts, decoder)
+        completion_stream(
+            start,
+            settings.retry,
+            settings.timeouts,
+            decoder,
+            &shared.model.id,
+        )
     }
 }
 
