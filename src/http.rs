@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
-use reqwest::{Client, Response, StatusCode};
+use reqwest::{Client, RequestBuilder, Response, StatusCode};
 
 use crate::error::{ApiError, Error, TimeoutKind};
 
@@ -49,41 +49,22 @@ pub fn bearer(api_key: &str) -> Result<HeaderValue, Error> {
     Ok(value)
 }
 
-/// POSTs `body` as JSON and returns the response once its status is a success. The wait for the
-/// response headers counts against the first-event timeout.
-pub async fn post_json(
-    client: &Client,
-    url: &str,
-    auth: &HeaderValue,
-    body: Bytes,
-    timeouts: &Timeouts,
-) -> Result<Response, Error> {
-    let first_event = timeouts.first_event;
-    let sending = client
+/// A POST of a JSON body.
+pub fn post_json(client: &Client, url: &str, body: Bytes) -> RequestBuilder {
+    client
         .post(url)
-        .header(AUTHORIZATION, auth.clone())
         .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header(reqwest::header::ACCEPT, "text/event-stream")
         .body(body)
-        .send();
-    let response = tokio::time::timeout(first_event, sending)
-        .await
-        .map_err(|_| Error::Timeout {
-            kind: TimeoutKind::FirstEvent,
-            after: first_event,
-        })?
-        .map_err(|err| transport_error(err, timeouts))?;
-    check_status(response).await
 }
 
-/// GETs `url` and returns the response once its status is a success.
-pub async fn get(
-    client: &Client,
-    url: &str,
+/// Sends `request` with the key and returns the response once its status is a success. The
+/// wait for the response headers counts against the first-event timeout.
+pub async fn send(
+    request: RequestBuilder,
     auth: &HeaderValue,
     timeouts: &Timeouts,
 ) -> Result<Response, Error> {
-    let sending = client.get(url).header(AUTHORIZATION, auth.clone()).send();
+    let sending = request.header(AUTHORIZATION, auth.clone()).send();
     let response = tokio::time::timeout(timeouts.first_event, sending)
         .await
         .map_err(|_| Error::Timeout {
@@ -92,6 +73,13 @@ pub async fn get(
         })?
         .map_err(|err| transport_error(err, timeouts))?;
     check_status(response).await
+}
+
+/// Reads a whole (successful) response body.
+pub async fn read_body(response: Response) -> Result<Bytes, Error> {
+    response.bytes().await.map_err(|err| Error::Network {
+        message: describe(&err),
+    })
 }
 
 /// Passes a successful response on; reads any other's body into a typed error.

@@ -40,6 +40,7 @@
 mod chunk;
 mod decode;
 mod error;
+mod fake;
 mod fireworks;
 mod http;
 mod provider;
@@ -52,9 +53,11 @@ mod tools;
 
 pub use decode::StreamDecoder;
 pub use error::{ApiError, Error, TimeoutKind};
+pub use fake::{FakeProvider, ScriptedResponse};
 pub use fireworks::catalog::{
     FIREWORKS_MODELS_PREFIX, full_model_id, known_model_ids, lookup as lookup_model,
 };
+pub use fireworks::embeddings::{DEFAULT_EMBEDDING_BATCH, Embeddings, FireworksEmbedder};
 pub use fireworks::settings::{DEFAULT_BASE_URL, DEFAULT_MODEL_ID, FireworksSettings};
 pub use fireworks::{FireworksProvider, RemoteModel};
 pub use http::Timeouts;
@@ -67,3 +70,8 @@ pub use request::{ReasoningEffort, SamplingOptions};
 pub use retry::RetryPolicy;
 pub use sse::{DEFAULT_MAX_EVENT_BYTES, SseDecoder, SseError, SseEvent};
 pub use tools::{ToolCallAssembler, ToolCallFragment};
+
+/// The README's code, compiled as a doc test so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

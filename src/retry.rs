@@ -11,8 +11,7 @@ use std::future::Future;
 use std::hash::BuildHasher;
 use std::time::Duration;
 
-use futures::Stream;
-use futures::stream;
+use futures::{Stream, StreamExt, stream};
 
 use crate::error::Error;
 use crate::provider::ApiChunk;
@@ -134,6 +133,24 @@ where
     })
 }
 
+/// Runs the retry loop to its end for a call that returns one value (no stream to show the
+/// waits in): retries are logged, and the final result returned.
+pub async fn retry_to_end<T, F, Fut>(policy: RetryPolicy, operation: F) -> Result<T, Error>
+where
+    T: Send + 'static,
+    F: FnMut(u32) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<T, Error>> + Send,
+{
+    let mut attempts = std::pin::pin!(retrying(policy, operation));
+    while let Some(step) = attempts.next().await {
+        match step {
+            Attempt::Done(result) => return result,
+            Attempt::Retrying(notice) => tracing::warn!(?notice, "retrying"),
+        }
+    }
+    unreachable!("the retry loop always ends with Attempt::Done")
+}
+
 /// A random number in `[0, 1)` from the standard library's per-process random hash keys: enough
 /// to spread retries apart, without a dependency for it.
 fn unit_random() -> f64 {
@@ -145,7 +162,6 @@ fn unit_random() -> f64 {
 mod tests {
     use super::*;
     use crate::error::ApiError;
-    use futures::StreamExt;
     use std::sync::{Arc, Mutex};
 
     fn server_error(status: u16) -> Error {

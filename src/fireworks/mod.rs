@@ -5,6 +5,7 @@
 //! `http`, `stream`), not a second code path.
 
 pub mod catalog;
+pub mod embeddings;
 pub mod settings;
 
 use std::fmt;
@@ -21,7 +22,9 @@ use crate::error::Error;
 use crate::http;
 use crate::provider::{ApiStream, ChatRequest, LlmProvider, ModelInfo};
 use crate::request::{BodyOptions, build_body};
+use crate::retry::retry_to_end;
 use crate::stream::completion_stream;
+use embeddings::FireworksEmbedder;
 use settings::FireworksSettings;
 
 /// The [`LlmProvider`] for Fireworks. Cheap to clone; clones share one connection pool.
@@ -80,6 +83,15 @@ impl FireworksProvider {
         })
     }
 
+    /// An embedder for `model_id` (for example `nomic-ai/nomic-embed-text-v1.5`; a bare name
+    /// is expanded as for chat models) sharing this provider's client, key and retry policy.
+    pub fn embedder(&self, model_id: impl AsRef<str>) -> FireworksEmbedder {
+        FireworksEmbedder::new(
+            Arc::clone(&self.shared),
+            catalog::full_model_id(model_id.as_ref()),
+        )
+    }
+
     /// Asks the server which models it serves (`GET {base}/models`), so a host can fill in the
     /// limits of a model the catalog does not know.
     pub async fn list_models(&self) -> Result<Vec<RemoteModel>, Error> {
@@ -87,18 +99,13 @@ impl FireworksProvider {
         struct Listing {
             data: Vec<RemoteModel>,
         }
-        let shared = &self.shared;
-        let url = format!("{}/models", shared.settings.base_url);
-        let response = http::get(
-            &shared.client,
-            &url,
-            &shared.auth,
-            &shared.settings.timeouts,
-        )
-        .await?;
-        let body = response.bytes().await.map_err(|err| Error::Network {
-            message: http::describe(&err),
-        })?;
+        let body = self
+            .shared
+            .fetch(|shared| {
+                let url = format!("{}/models", shared.settings.base_url);
+                shared.client.get(url)
+            })
+            .await?;
         serde_json::from_slice::<Listing>(&body)
             .map(|listing| listing.data)
             .map_err(|err| Error::Decode {
@@ -131,6 +138,27 @@ fn effective_model(settings: &FireworksSettings) -> ModelInfo {
     model
 }
 
+impl Shared {
+    /// One whole request/response round trip under the retry policy: `build` makes the request
+    /// (again for each attempt), the whole body comes back.
+    async fn fetch(
+        self: &Arc<Self>,
+        build: impl Fn(&Shared) -> reqwest::RequestBuilder + Send + Sync + 'static,
+    ) -> Result<Bytes, Error> {
+        let shared = Arc::clone(self);
+        let build = Arc::new(build);
+        retry_to_end(shared.settings.retry, move |_attempt| {
+            let (shared, build) = (Arc::clone(&shared), Arc::clone(&build));
+            async move {
+                let response =
+                    http::send(build(&shared), &shared.auth, &shared.settings.timeouts).await?;
+                http::read_body(response).await
+            }
+        })
+        .await
+    }
+}
+
 impl LlmProvider for FireworksProvider {
     fn model(&self) -> &ModelInfo {
         &self.shared.model
@@ -157,14 +185,8 @@ impl LlmProvider for FireworksProvider {
         let start = move |_attempt: u32| {
             let (shared, body) = (Arc::clone(&sender), body.clone());
             async move {
-                http::post_json(
-                    &shared.client,
-                    &shared.chat_url,
-                    &shared.auth,
-                    body,
-                    &shared.settings.timeouts,
-                )
-                .await
+                let request = http::post_json(&shared.client, &shared.chat_url, body);
+                http::send(request, &shared.auth, &shared.settings.timeouts).await
             }
         };
         completion_stream(

@@ -1,0 +1,218 @@
+//! A one-shot streaming chat: sends a prompt through [`FireworksProvider`] and prints the answer
+//! as it arrives — reasoning dimmed, then the answer — with a footer of tokens, cost, time to
+//! first token and why generation stopped.
+//!
+//! Offline (no key needed): replays a recorded DeepSeek R1 stream from a loopback test server
+//! through the real provider, HTTP and all:
+//!
+//!     cargo run --example chat
+//!
+//! Live: set `FIREWORKS_API_KEY` (and optionally `FIREWORKS_MODEL_ID`, `FIREWORKS_MAX_TOKENS`,
+//! `FIREWORKS_CONTEXT_WINDOW`), or point `FIREWORKS_BASE_URL` / `--base-url` at any
+//! OpenAI-compatible server (the key may then be left out):
+//!
+//!     FIREWORKS_API_KEY=fw_... cargo run --example chat -- --model glm-5p1 "Explain lifetimes"
+//!
+//! `RUST_LOG=fireworks_provider=debug` logs each completion's span to stderr.
+
+#[path = "../tests/support/server.rs"]
+mod server;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use fireworks_provider::{
+    ApiChunk, ChatRequest, Error, FireworksProvider, FireworksSettings, LlmProvider, Message,
+};
+use futures::StreamExt;
+use server::{Reply, Step, TestServer};
+
+const DEFAULT_PROMPT: &str = "How do I reverse a string in Rust?";
+const RECORDED_MODEL: &str = "accounts/fireworks/models/deepseek-r1-0528";
+const RECORDED_STREAM: &[u8] = include_bytes!("../tests/fixtures/stream/reasoning_chat_demo.sse");
+const USAGE: &str = "usage: chat [--model ID] [--base-url URL] [PROMPT...]
+
+Streams one answer from Fireworks AI. Without FIREWORKS_API_KEY or a base URL it replays
+a recorded stream offline. Environment: FIREWORKS_API_KEY, FIREWORKS_MODEL_ID,
+FIREWORKS_BASE_URL, FIREWORKS_MAX_TOKENS, FIREWORKS_CONTEXT_WINDOW (flags win).";
+
+struct Args {
+    prompt: String,
+    model: Option<String>,
+    base_url: Option<String>,
+}
+
+/// Flags anywhere; every other argument is part of the prompt.
+fn parse_args() -> Result<Args, String> {
+    let (mut words, mut model, mut base_url) = (Vec::new(), None, None);
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            "--model" => model = Some(args.next().ok_or("--model needs a model id")?),
+            "--base-url" => base_url = Some(args.next().ok_or("--base-url needs a URL")?),
+            flag if flag.starts_with("--") => {
+                return Err(format!("unknown option {flag} (see --help)"));
+            }
+            _ => words.push(arg),
+        }
+    }
+    let prompt = if words.is_empty() {
+        DEFAULT_PROMPT.to_owned()
+    } else {
+        words.join(" ")
+    };
+    Ok(Args {
+        prompt,
+        model,
+        base_url,
+    })
+}
+
+/// Live settings from the environment with the flags on top, or `None` for the offline replay.
+fn live_settings(args: &Args) -> Result<Option<FireworksSettings>, Error> {
+    let env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|value| !value.trim().is_empty())
+    };
+    let base_url = args.base_url.clone().or_else(|| env("FIREWORKS_BASE_URL"));
+    if env("FIREWORKS_API_KEY").is_none() && base_url.is_none() {
+        return Ok(None);
+    }
+    let settings = FireworksSettings::from_lookup(|name| match name {
+        // A local OpenAI-compatible server usually wants no key, but the settings need one.
+        "FIREWORKS_API_KEY" => env(name).or_else(|| Some("none".to_owned())),
+        "FIREWORKS_MODEL_ID" => args.model.clone().or_else(|| env(name)),
+        _ => env(name),
+    })?;
+    Ok(Some(match &args.base_url {
+        Some(url) => settings.with_base_url(url),
+        None => settings,
+    }))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // RUST_LOG=fireworks_provider=debug (or trace, for the raw bytes) shows the crate's spans.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let args = parse_args()?;
+    // `_replay` keeps the offline server (if any) running until the end.
+    let (settings, _replay) = match live_settings(&args)? {
+        Some(settings) => (settings, None),
+        None => {
+            eprintln!(
+                "(offline replay of a recorded DeepSeek R1 stream through the real provider on a \
+                 loopback port; set FIREWORKS_API_KEY to go live)"
+            );
+            let mut reply = Reply::sse_in_pieces(RECORDED_STREAM, 97);
+            // A short pause after each piece, so the replay visibly streams.
+            let pause = Step::Wait(Duration::from_millis(15));
+            let steps = std::mem::take(&mut reply.steps).into_iter();
+            reply.steps = steps.flat_map(|piece| [piece, pause.clone()]).collect();
+            let server = TestServer::start(vec![reply]).await;
+            let settings = FireworksSettings::new("offline-replay", RECORDED_MODEL)
+                .with_base_url(server.base_url());
+            (settings, Some(server))
+        }
+    };
+    let provider = FireworksProvider::new(settings)?;
+    let system = "You are a concise, helpful programming assistant.";
+    let request = ChatRequest::new(system, vec![Message::user(args.prompt)]);
+
+    let terminal = std::io::stdout().is_terminal();
+    let (dim, undim) = if terminal {
+        ("\x1b[2m", "\x1b[0m")
+    } else {
+        ("", "")
+    };
+    let mut out = std::io::stdout().lock();
+    let (mut in_reasoning, mut at_line_start) = (false, true);
+    let (mut first_token, mut usage, mut finish, mut failure) = (None, None, None, None);
+    let started = Instant::now();
+    let mut stream = provider.create_message(request);
+    while let Some(chunk) = stream.next().await {
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(err) => {
+                failure = Some(err);
+                break;
+            }
+        };
+        let is_reasoning = matches!(chunk, ApiChunk::Reasoning(_));
+        if is_reasoning || matches!(chunk, ApiChunk::Text(_)) {
+            first_token.get_or_insert_with(|| started.elapsed());
+        }
+        if in_reasoning && !is_reasoning {
+            // End the dimmed reasoning, then a blank line before whatever follows.
+            let _ = write!(out, "{undim}\n{}", if at_line_start { "" } else { "\n" });
+            (in_reasoning, at_line_start) = (false, true);
+        }
+        match chunk {
+            ApiChunk::Reasoning(text) => {
+                let _ = write!(out, "{}{text}", if in_reasoning { "" } else { dim });
+                (in_reasoning, at_line_start) = (true, text.ends_with('\n'));
+            }
+            ApiChunk::Text(text) => {
+                let _ = write!(out, "{text}");
+                at_line_start = text.ends_with('\n');
+            }
+            ApiChunk::ToolCall(call) => {
+                let lead = if at_line_start { "" } else { "\n" };
+                let _ = writeln!(out, "{lead}[tool call {}({})]", call.name, call.arguments);
+                at_line_start = true;
+            }
+            ApiChunk::Retrying {
+                attempt,
+                max_attempts: max,
+                delay,
+                reason,
+            } => {
+                eprintln!("(attempt {attempt}/{max} failed: {reason}; retrying in {delay:.1?})");
+            }
+            ApiChunk::Usage(u) => usage = Some(u),
+            ApiChunk::Finish(reason) => finish = Some(reason),
+            _ => {}
+        }
+        let _ = out.flush();
+    }
+    // However the stream ended, leave the terminal unstyled and on a fresh line.
+    let end_style = if in_reasoning { undim } else { "" };
+    let _ = write!(out, "{end_style}{}", if at_line_start { "" } else { "\n" });
+    let _ = out.flush();
+    if let Some(err) = failure {
+        return Err(err.into());
+    }
+
+    let mut footer = Vec::new();
+    if let Some(u) = &usage {
+        footer.push(format!(
+            "{} in / {} out tokens",
+            u.input_tokens, u.output_tokens
+        ));
+    }
+    footer.extend(usage.and_then(|u| u.total_cost).map(|c| format!("${c:.6}")));
+    footer.extend(first_token.map(|t| format!("first token {} ms", t.as_millis())));
+    footer.extend(finish.map(|reason| format!("{reason:?}")));
+    eprintln!("— {}", footer.join(" · "));
+    Ok(())
+}
