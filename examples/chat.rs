@@ -209,8 +209,20 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             "{} in / {} out tokens",
             u.input_tokens, u.output_tokens
         ));
+        if u.input_tokens > 0 {
+            let hit = 100.0 * u.cache_read_tokens as f64 / u.input_tokens as f64;
+            footer.push(format!("cache hit {hit:.0}%"));
+        }
     }
+    let savings = usage
+        .as_ref()
+        .and_then(|u| provider.model().cache_savings(u));
     footer.extend(usage.and_then(|u| u.total_cost).map(|c| format!("${c:.6}")));
+    footer.extend(
+        savings
+            .filter(|s| *s > 0.0)
+            .map(|s| format!("cache saved ${s:.6}")),
+    );
     footer.extend(first_token.map(|t| format!("first token {} ms", t.as_millis())));
     footer.extend(finish.map(|reason| format!("{reason:?}")));
     eprintln!("— {}", footer.join(" · "));

@@ -322,4 +322,12 @@ impl ModelInfo {
                 / 1e6,
         )
     }
+
+    /// What the prompt cache saved on `usage`, in USD: the cached tokens at the input price less
+    /// what they cost at the cached price. `None` unless both prices are known.
+    pub fn cache_savings(&self, usage: &Usage) -> Option<f64> {
+        let saved_per_token = self.input_price? - self.cache_read_price?;
+        let cached = usage.cache_read_tokens.min(usage.input_tokens);
+        Some(cached as f64 * saved_per_token / 1e6)
+    }
 }

@@ -86,6 +86,7 @@ async fn sends_one_streamed_request_with_only_the_fields_that_are_set() {
             "max_tokens",
             "messages",
             "model",
+            "prompt_cache_key",
             "stream",
             "stream_options"
         ]

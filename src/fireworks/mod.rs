@@ -4,6 +4,7 @@
 //! Fireworks specifics are configuration over the one OpenAI-compatible path (`request`,
 //! `http`, `stream`), not a second code path.
 
+pub mod cache;
 pub mod catalog;
 pub mod embeddings;
 pub mod settings;
@@ -165,14 +166,31 @@ impl LlmProvider for FireworksProvider {
     }
 
     fn create_message(&self, request: ChatRequest) -> ApiStream {
+        let key = self
+            .shared
+            .settings
+            .cache_affinity
+            .then(|| cache::conversation_key(&request));
+        self.stream_completion(&request, key.as_deref())
+    }
+}
+
+impl FireworksProvider {
+    /// Like [`LlmProvider::create_message`], with the host's own `prompt_cache_key` for the
+    /// conversation (sent even when derived keys are turned off).
+    pub fn create_message_with_cache_key(&self, request: ChatRequest, key: &str) -> ApiStream {
+        self.stream_completion(&request, Some(key))
+    }
+
+    fn stream_completion(&self, request: &ChatRequest, cache_key: Option<&str>) -> ApiStream {
         let shared = &self.shared;
         let body = build_body(
-            &request,
+            request,
             BodyOptions {
                 model: &shared.model,
                 sampling: &shared.settings.sampling,
                 send_reasoning_back: shared.model.sends_reasoning_back,
-                prompt_cache_key: None,
+                prompt_cache_key: cache_key,
             },
         );
         let body = match body {
@@ -185,7 +203,10 @@ impl LlmProvider for FireworksProvider {
         let start = move |_attempt: u32| {
             let (shared, body) = (Arc::clone(&sender), body.clone());
             async move {
-                let request = http::post_json(&shared.client, &shared.chat_url, body);
+                let mut request = http::post_json(&shared.client, &shared.chat_url, body);
+                if let Some(isolation) = &shared.settings.cache_isolation_key {
+                    request = request.header(cache::CACHE_ISOLATION_HEADER, isolation);
+                }
                 http::send(request, &shared.auth, &shared.settings.timeouts).await
             }
         };

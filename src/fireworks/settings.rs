@@ -32,6 +32,8 @@ pub struct FireworksSettings {
     pub(crate) retry: RetryPolicy,
     pub(crate) timeouts: Timeouts,
     pub(crate) max_event_bytes: usize,
+    pub(crate) cache_affinity: bool,
+    pub(crate) cache_isolation_key: Option<String>,
 }
 
 impl FireworksSettings {
@@ -51,6 +53,8 @@ impl FireworksSettings {
             retry: RetryPolicy::default(),
             timeouts: Timeouts::default(),
             max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
+            cache_affinity: true,
+            cache_isolation_key: None,
         }
     }
 
@@ -164,6 +168,20 @@ impl FireworksSettings {
     /// with [`Error::Decode`] instead of growing memory without bound.
     pub fn with_max_event_bytes(mut self, bytes: usize) -> Self {
         self.max_event_bytes = bytes;
+        self
+    }
+
+    /// Whether each request carries a `prompt_cache_key` derived from its conversation (default
+    /// on), so that every turn of a conversation reuses one replica's prompt cache.
+    pub fn with_cache_affinity(mut self, enabled: bool) -> Self {
+        self.cache_affinity = enabled;
+        self
+    }
+
+    /// Sends this `x-prompt-cache-isolation-key` header with every request, for hosts that must
+    /// keep tenants' prompt caches apart.
+    pub fn with_cache_isolation_key(mut self, key: impl Into<String>) -> Self {
+        self.cache_isolation_key = Some(key.into());
         self
     }
 

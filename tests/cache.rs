@@ -1,0 +1,131 @@
+//! Prompt-cache affinity on the wire: the conversation key, the isolation header, and what the
+//! cache saved.
+
+mod support;
+
+use fireworks_provider::{
+    ApiChunk, ChatRequest, FireworksProvider, FireworksSettings, LlmProvider, Message, Usage,
+    lookup_model,
+};
+use futures::StreamExt;
+use support::server::{Reply, TestServer};
+
+async fn server() -> TestServer {
+    let body = std::fs::read(format!(
+        "{}/tests/fixtures/stream/plain_answer.sse",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    TestServer::start(vec![Reply::sse(body)]).await
+}
+
+fn settings(server: &TestServer) -> FireworksSettings {
+    FireworksSettings::new("k", "kimi-k2p6").with_base_url(server.base_url())
+}
+
+async fn send(provider: &FireworksProvider, request: ChatRequest) {
+    let items: Vec<_> = provider.create_message(request).collect().await;
+    assert!(
+        matches!(items.last(), Some(Ok(ApiChunk::Finish(_)))),
+        "{items:?}"
+    );
+}
+
+fn conversation(first: &str, turns: usize) -> ChatRequest {
+    let mut messages = vec![Message::user(first)];
+    for turn in 1..turns {
+        messages.push(Message::assistant(format!("answer {turn}")));
+        messages.push(Message::user(format!("follow-up {turn}")));
+    }
+    ChatRequest::new("You are a coding agent.", messages)
+}
+
+#[tokio::test]
+async fn one_key_per_conversation_stable_across_turns() {
+    let server = server().await;
+    let provider = FireworksProvider::new(settings(&server)).unwrap();
+    for turns in 1..=3 {
+        send(&provider, conversation("fix the parser", turns)).await;
+    }
+    send(&provider, conversation("write the docs", 1)).await;
+    let keys: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|r| {
+            r.json()["prompt_cache_key"]
+                .as_str()
+                .expect("a key is sent")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(keys[0], keys[1]);
+    assert_eq!(keys[1], keys[2]);
+    assert_ne!(keys[0], keys[3], "another conversation, another key");
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|r| r.header("x-prompt-cache-isolation-key").is_none())
+    );
+}
+
+#[tokio::test]
+async fn affinity_can_be_turned_off_or_given_by_the_host() {
+    let server = server().await;
+    let provider = FireworksProvider::new(settings(&server).with_cache_affinity(false)).unwrap();
+    send(&provider, conversation("fix the parser", 1)).await;
+    let items: Vec<_> = provider
+        .create_message_with_cache_key(conversation("fix the parser", 1), "host-key-7")
+        .collect()
+        .await;
+    assert!(matches!(items.last(), Some(Ok(ApiChunk::Finish(_)))));
+    let requests = server.requests();
+    assert!(requests[0].json().get("prompt_cache_key").is_none());
+    assert_eq!(requests[1].json()["prompt_cache_key"], "host-key-7");
+}
+
+#[tokio::test]
+async fn the_isolation_header_is_sent_when_set() {
+    let server = server().await;
+    let provider =
+        FireworksProvider::new(settings(&server).with_cache_isolation_key("tenant-42")).unwrap();
+    send(&provider, conversation("fix the parser", 1)).await;
+    assert_eq!(
+        server.requests()[0].header("x-prompt-cache-isolation-key"),
+        Some("tenant-42")
+    );
+}
+
+#[test]
+fn cache_savings_are_the_price_difference_on_cached_tokens() {
+    let model = lookup_model("kimi-k2p6").unwrap(); // $0.95 input, $0.16 cached, $4.00 output
+    let usage = Usage {
+        input_tokens: 100_000,
+        output_tokens: 1_000,
+        cache_read_tokens: 80_000,
+        ..Usage::default()
+    };
+    let savings = model.cache_savings(&usage).unwrap();
+    assert!(
+        (savings - 80_000.0 * (0.95 - 0.16) / 1e6).abs() < 1e-12,
+        "{savings}"
+    );
+    let cost = model.cost(&usage).unwrap();
+    let expected = (20_000.0 * 0.95 + 80_000.0 * 0.16 + 1_000.0 * 4.00) / 1e6;
+    assert!((cost - expected).abs() < 1e-12, "{cost} vs {expected}");
+    let uncached = Usage {
+        cache_read_tokens: 0,
+        ..usage.clone()
+    };
+    assert!(model.cost(&uncached).unwrap() > cost);
+    assert_eq!(
+        lookup_model("deepseek-r1-0528")
+            .unwrap()
+            .cache_savings(&usage),
+        None
+    );
+    assert_eq!(
+        fireworks_provider::ModelInfo::unknown("x").cost(&usage),
+        None
+    );
+}
