@@ -331,3 +331,41 @@ impl ModelInfo {
         Some(cached as f64 * saved_per_token / 1e6)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(arguments: &str) -> ToolCall {
+        ToolCall {
+            id: "call_1".into(),
+            name: "read_file".into(),
+            arguments: arguments.into(),
+        }
+    }
+
+    #[test]
+    fn tool_arguments_parse_or_say_what_is_wrong() {
+        assert_eq!(
+            call(r#"{"path":"src/lib.rs"}"#).parse_arguments().unwrap()["path"],
+            "src/lib.rs"
+        );
+        assert_eq!(call("  ").parse_arguments().unwrap(), serde_json::json!({}));
+        match call(r#"{"path":"src/lib.rs""#).parse_arguments() {
+            Err(Error::Decode { message }) => {
+                assert!(message.contains("call_1") && message.contains("read_file"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn finish_reasons_map_from_the_wire() {
+        assert_eq!(FinishReason::from_wire("length"), FinishReason::Length);
+        assert_eq!(FinishReason::from_wire("tool_calls"), FinishReason::ToolCalls);
+        assert_eq!(
+            FinishReason::from_wire("eos"),
+            FinishReason::Other("eos".into())
+        );
+    }
+}
