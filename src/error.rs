@@ -208,13 +208,14 @@ impl Error {
     }
 
     /// Whether sending the same request again may succeed: rate limits (unless the quota is
-    /// exhausted), 408/500/502/503/504/520, network failures, and timeouts before the first
-    /// event.
+    /// exhausted), 408 and 5xx (but 501 and 505, which will not change), network failures, and
+    /// timeouts before the first event.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::RateLimited { error, .. } => !says_quota_exhausted(&error.message),
             Error::Server(error) => {
-                matches!(error.status, Some(408 | 500 | 502 | 503 | 504 | 520))
+                matches!(error.status, Some(408 | 500..=599))
+                    && !matches!(error.status, Some(501 | 505))
             }
             Error::Network { .. } => true,
             Error::Timeout { kind, .. } => *kind != TimeoutKind::Idle,
@@ -259,6 +260,24 @@ mod tests {
         assert!(!says_quota_exhausted(
             "You have exceeded your usage limits. Please try again later"
         ));
+    }
+
+    #[test]
+    fn server_errors_are_retryable_unless_they_cannot_change() {
+        let server = |status| {
+            Error::Server(ApiError {
+                status: Some(status),
+                message: "x".into(),
+                code: None,
+                request_id: None,
+            })
+        };
+        for status in [408, 500, 502, 503, 504, 520, 522, 529] {
+            assert!(server(status).is_retryable(), "{status}");
+        }
+        for status in [501, 505] {
+            assert!(!server(status).is_retryable(), "{status}");
+        }
     }
 
     #[test]

@@ -5,6 +5,8 @@
 
 use std::time::{Duration, SystemTime};
 
+use tokio::time::Instant;
+
 use bytes::Bytes;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
@@ -58,51 +60,93 @@ pub fn post_json(client: &Client, url: &str, body: Bytes) -> RequestBuilder {
 }
 
 /// Sends `request` with the key and returns the response once its status is a success. The
-/// wait for the response headers counts against the first-event timeout.
+/// wait for the response headers must end by `deadline` (the first-event timeout); an error
+/// body is read with the idle timeout between reads, and what arrived by then is used.
 pub async fn send(
     request: RequestBuilder,
     auth: &HeaderValue,
     timeouts: &Timeouts,
+    deadline: Instant,
 ) -> Result<Response, Error> {
     let sending = request.header(AUTHORIZATION, auth.clone()).send();
-    let response = tokio::time::timeout(timeouts.first_event, sending)
+    let response = tokio::time::timeout_at(deadline, sending)
         .await
         .map_err(|_| Error::Timeout {
             kind: TimeoutKind::FirstEvent,
             after: timeouts.first_event,
         })?
         .map_err(|err| transport_error(err, timeouts))?;
-    check_status(response).await
-}
-
-/// Reads a whole (successful) response body.
-pub async fn read_body(response: Response) -> Result<Bytes, Error> {
-    response.bytes().await.map_err(|err| Error::Network {
-        message: describe(&err),
-    })
-}
-
-/// Passes a successful response on; reads any other's body into a typed error.
-pub async fn check_status(response: Response) -> Result<Response, Error> {
     if response.status().is_success() {
         return Ok(response);
     }
     let status = response.status();
     let headers = response.headers().clone();
-    let body = read_capped(response).await;
-    Err(error_for_status(status, &headers, &body))
+    let (body, _) = read_limited(response, timeouts.idle, MAX_ERROR_BODY_BYTES).await;
+    Err(error_for_status(
+        status,
+        &headers,
+        &String::from_utf8_lossy(&body),
+    ))
 }
 
-async fn read_capped(mut response: Response) -> String {
+/// A streaming response must be an event stream: a JSON body in its place (some servers answer
+/// `200` with an error document) is read and reported as the server's error.
+pub async fn expect_event_stream(
+    response: Response,
+    timeouts: &Timeouts,
+) -> Result<Response, Error> {
+    let is_json = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if !is_json {
+        return Ok(response);
+    }
+    let status = response.status().as_u16();
+    let (body, _) = read_limited(response, timeouts.idle, MAX_ERROR_BODY_BYTES).await;
+    let mut error = ApiError::from_body(Some(status), &String::from_utf8_lossy(&body));
+    error.message = format!("expected an event stream, got JSON: {}", error.message);
+    Err(Error::Server(error))
+}
+
+/// Reads a whole (successful) response body, with the idle timeout between reads.
+pub async fn read_body(response: Response, timeouts: &Timeouts) -> Result<Vec<u8>, Error> {
+    match read_limited(response, timeouts.idle, usize::MAX).await {
+        (body, None) => Ok(body),
+        (_, Some(error)) => Err(error),
+    }
+}
+
+/// Reads a body up to `max` bytes, giving up when a read takes longer than `idle`; returns what
+/// was read and, when the body did not end properly, why.
+async fn read_limited(
+    mut response: Response,
+    idle: Duration,
+    max: usize,
+) -> (Vec<u8>, Option<Error>) {
     let mut body = Vec::new();
-    while body.len() < MAX_ERROR_BODY_BYTES {
-        match response.chunk().await {
-            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-            Ok(None) | Err(_) => break,
+    while body.len() < max {
+        match tokio::time::timeout(idle, response.chunk()).await {
+            Ok(Ok(Some(chunk))) => body.extend_from_slice(&chunk),
+            Ok(Ok(None)) => return (body, None),
+            Ok(Err(err)) => {
+                let error = Error::Network {
+                    message: describe(&err),
+                };
+                return (body, Some(error));
+            }
+            Err(_) => {
+                let error = Error::Timeout {
+                    kind: TimeoutKind::Idle,
+                    after: idle,
+                };
+                return (body, Some(error));
+            }
         }
     }
-    body.truncate(MAX_ERROR_BODY_BYTES);
-    String::from_utf8_lossy(&body).into_owned()
+    body.truncate(max);
+    (body, None)
 }
 
 /// Maps a failed response to its [`Error`] variant.
@@ -150,7 +194,6 @@ const CONTEXT_PATTERNS: &[&str] = &[
     "context window",
     "context_length_exceeded",
     "tokens exceed",
-    "exceeds the maximum",
     "too many tokens",
     "input is too long",
 ];
@@ -162,30 +205,49 @@ fn says_context_exceeded(message: &str) -> bool {
         .any(|pattern| message.contains(pattern))
 }
 
-/// The prompt size and the context window from messages such as "The prompt is too long:
-/// 40177, model maximum context length: 32767": the first number is the prompt, the largest
-/// other one the window, when the message has at least two.
+/// The prompt size and the context window from the message, by what each number follows:
+/// "The prompt is too long: 40177, model maximum context length: 32767", or "This model's
+/// maximum context length is 32768 tokens. However, you requested 40000 tokens". A number after
+/// words about the maximum, the context or a limit is the window; the first other one is the
+/// prompt.
 fn context_numbers(message: &str) -> (Option<u64>, Option<u64>) {
-    let numbers: Vec<u64> = message
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|part| part.len() >= 3)
-        .filter_map(|part| part.parse().ok())
-        .collect();
-    match numbers.as_slice() {
-        [prompt, rest @ ..] if !rest.is_empty() => (Some(*prompt), rest.iter().max().copied()),
-        _ => (None, None),
+    let lower = message.to_ascii_lowercase();
+    let (mut prompt, mut window) = (None, None);
+    let mut label_start = 0;
+    let mut rest = lower.as_str();
+    while let Some(start) = rest.find(|c: char| c.is_ascii_digit()) {
+        let digits = rest[start..]
+            .find(|c: char| !c.is_ascii_digit())
+            .map_or(rest.len(), |end| start + end);
+        let offset = lower.len() - rest.len();
+        let label = &lower[label_start..offset + start];
+        if let Ok(number) = rest[start..digits].parse::<u64>()
+            && digits - start >= 3
+        {
+            let is_window = ["maximum", "context", "limit", "window"]
+                .iter()
+                .any(|word| label.contains(word));
+            if is_window {
+                window = window.or(Some(number));
+            } else {
+                prompt = prompt.or(Some(number));
+            }
+        }
+        label_start = offset + digits;
+        rest = &rest[digits..];
     }
+    (prompt, window)
 }
 
 /// `retry-after-ms`, else `retry-after` as seconds or as an HTTP date (relative to `now`).
 pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let text = |name: &str| headers.get(name)?.to_str().ok().map(str::trim);
     if let Some(ms) = text("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
-        return (ms.is_finite() && ms >= 0.0).then(|| Duration::from_secs_f64(ms / 1000.0));
+        return Duration::try_from_secs_f64(ms / 1000.0).ok();
     }
     let value = text("retry-after")?;
     if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+        return Duration::try_from_secs_f64(seconds).ok();
     }
     let at = httpdate::parse_http_date(value).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
@@ -253,6 +315,12 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(retry_after(&headers(&[("retry-after", "soon")]), now), None);
+        // Absurd or negative values are ignored, never a panic.
+        assert_eq!(retry_after(&headers(&[("retry-after", "1e20")]), now), None);
+        assert_eq!(
+            retry_after(&headers(&[("retry-after-ms", "-5")]), now),
+            None
+        );
         assert_eq!(retry_after(&HeaderMap::new(), now), None);
     }
 
@@ -261,6 +329,13 @@ mod tests {
         assert_eq!(
             context_numbers("The prompt is too long: 40177, model maximum context length: 32767"),
             (Some(40177), Some(32767))
+        );
+        assert_eq!(
+            context_numbers(
+                "This model's maximum context length is 32768 tokens. However, you requested \
+                 40000 tokens (39000 in the messages, 1000 in the completion)."
+            ),
+            (Some(40000), Some(32768))
         );
         assert_eq!(context_numbers("too many tokens"), (None, None));
     }

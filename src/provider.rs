@@ -353,7 +353,10 @@ mod tests {
         assert_eq!(call("  ").parse_arguments().unwrap(), serde_json::json!({}));
         match call(r#"{"path":"src/lib.rs""#).parse_arguments() {
             Err(Error::Decode { message }) => {
-                assert!(message.contains("call_1") && message.contains("read_file"), "{message}")
+                assert!(
+                    message.contains("call_1") && message.contains("read_file"),
+                    "{message}"
+                )
             }
             other => panic!("{other:?}"),
         }
@@ -362,7 +365,10 @@ mod tests {
     #[test]
     fn finish_reasons_map_from_the_wire() {
         assert_eq!(FinishReason::from_wire("length"), FinishReason::Length);
-        assert_eq!(FinishReason::from_wire("tool_calls"), FinishReason::ToolCalls);
+        assert_eq!(
+            FinishReason::from_wire("tool_calls"),
+            FinishReason::ToolCalls
+        );
         assert_eq!(
             FinishReason::from_wire("eos"),
             FinishReason::Other("eos".into())

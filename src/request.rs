@@ -22,6 +22,10 @@ pub const MIN_MAX_TOKENS: u32 = 512;
 /// slightly, which errs on the side of leaving the prompt room.
 pub const BYTES_PER_TOKEN_ESTIMATE: usize = 3;
 
+/// The tokens one image is assumed to cost when estimating a prompt's size (vision models spend
+/// roughly one to three thousand on a screenshot, whatever its base64 length).
+pub const IMAGE_TOKEN_ESTIMATE: usize = 2_000;
+
 /// How hard a reasoning model should think.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -204,10 +208,43 @@ pub fn build_body(request: &ChatRequest, options: BodyOptions<'_>) -> Result<Vec
         tools,
         prompt_cache_key: options.prompt_cache_key,
     };
-    // The prompt is the messages and the tool definitions.
-    let prompt = serde_json::to_vec(&(&body.messages, &body.tools)).map_err(encode_error)?;
-    body.max_tokens = fit_max_tokens(model, prompt.len());
+    body.max_tokens = fit_max_tokens(model, prompt_bytes_estimate(request, &body)?);
     serde_json::to_vec(&body).map_err(encode_error)
+}
+
+/// The prompt's size for the token estimate: the messages and tool definitions as JSON, with
+/// each image counted as [`IMAGE_TOKEN_ESTIMATE`] tokens instead of its base64 bytes.
+fn prompt_bytes_estimate(request: &ChatRequest, body: &Body<'_>) -> Result<usize, Error> {
+    let mut counter = ByteCounter(0);
+    serde_json::to_writer(&mut counter, &(&body.messages, &body.tools)).map_err(encode_error)?;
+    let (mut images, mut image_bytes) = (0, 0);
+    let mut blocks: Vec<&ContentBlock> = request.messages.iter().flat_map(|m| &m.content).collect();
+    while let Some(block) = blocks.pop() {
+        match block {
+            ContentBlock::Image { data, .. } => {
+                images += 1;
+                image_bytes += data.len();
+            }
+            ContentBlock::ToolResult { content, .. } => blocks.extend(content),
+            _ => {}
+        }
+    }
+    Ok(counter.0.saturating_sub(image_bytes)
+        + images * IMAGE_TOKEN_ESTIMATE * BYTES_PER_TOKEN_ESTIMATE)
+}
+
+/// Counts the bytes written to it, storing none.
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0 += bytes.len();
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn encode_error(err: serde_json::Error) -> Error {
@@ -1217,6 +1254,24 @@ mod tests {
             "{max_tokens}"
         );
         assert!(max_tokens > 1_900, "{max_tokens}");
+    }
+
+    #[test]
+    fn images_count_as_a_fixed_estimate_not_their_base64_size() {
+        // A 600 KB screenshot would be 200K "tokens" by its bytes; it counts as a few thousand.
+        let screenshot = "A".repeat(600_000);
+        let request = ChatRequest::new(
+            "",
+            vec![user(vec![
+                text("what is wrong here?"),
+                image("image/png", &screenshot),
+            ])],
+        );
+        let model = model();
+        assert_eq!(
+            body(&request)["max_tokens"].as_u64().unwrap(),
+            u64::from(model.max_tokens)
+        );
     }
 
     // 10. Prefix stability.

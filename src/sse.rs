@@ -190,6 +190,8 @@ impl SseDecoder {
         if line.is_empty() {
             return self.dispatch(on_event);
         }
+        // The whole line counts, however the network cut it.
+        self.check_size(line.len())?;
         if line[0] == b':' {
             return Ok(()); // a comment, e.g. a keep-alive
         }
@@ -202,12 +204,10 @@ impl SseDecoder {
         };
         match field {
             b"data" => {
-                self.check_size(value.len() + 1)?;
                 self.data.extend_from_slice(value);
                 self.data.push(b'\n');
             }
             b"event" => {
-                self.check_size(value.len())?;
                 self.event.clear();
                 self.event.extend_from_slice(value);
             }
@@ -324,6 +324,23 @@ mod tests {
         let lines = "data: 0123456789\n".repeat(10);
         let mut many = SseDecoder::with_max_event_bytes(64);
         assert!(many.push(lines.as_bytes(), |_| {}).is_err());
+    }
+
+    #[test]
+    fn the_cap_does_not_depend_on_where_the_network_cuts() {
+        let body = format!("data: {}\n\n", "x".repeat(58)); // a 64-byte line
+        for limit in [63, 64, 70] {
+            let whole = SseDecoder::with_max_event_bytes(limit)
+                .push(body.as_bytes(), |_| {})
+                .is_ok();
+            for cut in 1..body.len() {
+                let mut decoder = SseDecoder::with_max_event_bytes(limit);
+                let (head, tail) = body.as_bytes().split_at(cut);
+                let ok = decoder.push(head, |_| {}).is_ok() && decoder.push(tail, |_| {}).is_ok();
+                assert_eq!(ok, whole, "limit {limit}, cut at {cut}");
+            }
+            assert_eq!(whole, limit >= 64, "limit {limit}");
+        }
     }
 
     #[test]

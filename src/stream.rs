@@ -27,7 +27,10 @@ use crate::http::{Timeouts, describe};
 use crate::provider::{ApiChunk, ApiStream};
 use crate::retry::{Attempt, RetryPolicy, retrying};
 
-type Attempts = Pin<Box<dyn Stream<Item = Attempt<Response>> + Send>>;
+/// A started response and the deadline of its first event.
+type Started = (Response, Instant);
+
+type Attempts = Pin<Box<dyn Stream<Item = Attempt<Started>> + Send>>;
 
 /// One completion in flight.
 struct Session {
@@ -51,7 +54,8 @@ struct Session {
 }
 
 /// Builds the stream of one completion. `start` sends the request (given the attempt number)
-/// and resolves once the response status is known to be a success.
+/// and resolves, once the response status is known to be a success, to the response and the
+/// deadline of its first event.
 pub fn completion_stream<F, Fut>(
     start: F,
     retry: RetryPolicy,
@@ -61,7 +65,7 @@ pub fn completion_stream<F, Fut>(
 ) -> ApiStream
 where
     F: FnMut(u32) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<Response, Error>> + Send + 'static,
+    Fut: Future<Output = Result<Started, Error>> + Send + 'static,
 {
     let session = Session {
         attempts: Some(Box::pin(retrying(retry, start))),
@@ -116,11 +120,10 @@ impl Session {
                         self.record(&notice);
                         return Some(Ok(notice));
                     }
-                    Some(Attempt::Done(Ok(response))) => {
+                    Some(Attempt::Done(Ok((response, first_event_deadline)))) => {
                         self.span.record("status", response.status().as_u16());
                         self.response = Some(response);
-                        self.first_event_deadline =
-                            Some(Instant::now() + self.timeouts.first_event);
+                        self.first_event_deadline = Some(first_event_deadline);
                     }
                     Some(Attempt::Done(Err(error))) => self.failure = Some(error),
                     None => self.finished = true,

@@ -301,6 +301,47 @@ async fn an_html_error_page_is_a_server_error_with_its_text() {
 }
 
 #[tokio::test]
+async fn an_error_body_that_stalls_still_gives_its_error() {
+    let server = TestServer::start(vec![Reply {
+        status: 503,
+        steps: vec![Step::Send(br#"{"error":"#.to_vec()), Step::Stall],
+        ..Reply::json(503, "")
+    }])
+    .await;
+    let timeouts = Timeouts {
+        idle: Duration::from_millis(200),
+        ..Timeouts::default()
+    };
+    let settings = settings(&server)
+        .with_timeouts(timeouts)
+        .with_retry_policy(RetryPolicy::none());
+    let items = tokio::time::timeout(Duration::from_secs(5), run(settings))
+        .await
+        .expect("the stream ends");
+    match &items[..] {
+        [Err(error @ Error::Server(api))] => {
+            assert_eq!(error.status(), Some(503));
+            assert_eq!(api.message, r#"{"error":"#);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_json_error_in_place_of_the_event_stream_keeps_its_message() {
+    let server = TestServer::start(vec![Reply::json(
+        200,
+        r#"{"error":{"message":"model overloaded, try later"}}"#,
+    )])
+    .await;
+    let items = run(settings(&server).with_retry_policy(RetryPolicy::none())).await;
+    match &items[..] {
+        [Err(Error::Server(api))] => assert!(api.message.contains("model overloaded"), "{api:?}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn dropping_the_stream_closes_the_connection() {
     let body = fixture("plain_answer");
     let head: Vec<u8> = body

@@ -17,6 +17,7 @@ use reqwest::Client;
 use reqwest::header::HeaderValue;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
+use tokio::time::Instant;
 
 use crate::decode::StreamDecoder;
 use crate::error::Error;
@@ -145,15 +146,16 @@ impl Shared {
     async fn fetch(
         self: &Arc<Self>,
         build: impl Fn(&Shared) -> reqwest::RequestBuilder + Send + Sync + 'static,
-    ) -> Result<Bytes, Error> {
+    ) -> Result<Vec<u8>, Error> {
         let shared = Arc::clone(self);
         let build = Arc::new(build);
         retry_to_end(shared.settings.retry, move |_attempt| {
             let (shared, build) = (Arc::clone(&shared), Arc::clone(&build));
             async move {
-                let response =
-                    http::send(build(&shared), &shared.auth, &shared.settings.timeouts).await?;
-                http::read_body(response).await
+                let timeouts = &shared.settings.timeouts;
+                let deadline = Instant::now() + timeouts.first_event;
+                let response = http::send(build(&shared), &shared.auth, timeouts, deadline).await?;
+                http::read_body(response, timeouts).await
             }
         })
         .await
@@ -207,7 +209,12 @@ impl FireworksProvider {
                 if let Some(isolation) = &shared.settings.cache_isolation_key {
                     request = request.header(cache::CACHE_ISOLATION_HEADER, isolation);
                 }
-                http::send(request, &shared.auth, &shared.settings.timeouts).await
+                let timeouts = &shared.settings.timeouts;
+                // The first event is due within the first-event timeout of sending.
+                let deadline = Instant::now() + timeouts.first_event;
+                let response = http::send(request, &shared.auth, timeouts, deadline).await?;
+                let response = http::expect_event_stream(response, timeouts).await?;
+                Ok((response, deadline))
             }
         };
         completion_stream(
