@@ -148,24 +148,35 @@ fn sse_error(err: SseError) -> Error {
 }
 
 impl Completion {
-    fn on_event(&mut self, data: &str, out: &mut Vec<ApiChunk>) -> Result<(), Error> {
+    fn on_event(&mut self, data: &[u8], out: &mut Vec<ApiChunk>) -> Result<(), Error> {
         if self.done {
             return Ok(());
         }
         self.events += 1;
-        if data.trim_ascii() == "[DONE]" {
+        if data.trim_ascii() == b"[DONE]" {
             self.complete(out);
             return Ok(());
         }
-        let WireChunk { choice, usage, .. } = parse_event(data)?;
+        let WireChunk { choice, usage, .. } = parse_event(data).map_err(|err| *err)?;
         if let Some(choice) = choice {
             if let Some(delta) = choice.delta {
                 if let Some(reasoning) = delta.reasoning_content.filter(|r| !r.is_empty()) {
                     out.push(ApiChunk::Reasoning(reasoning.into_owned()));
                 }
                 if let Some(content) = delta.content.filter(|c| !c.is_empty()) {
-                    self.splitter
-                        .push(&content, |part| out.push(part_chunk(part)));
+                    // Text that needs no splitting is moved on, not copied (serde_json has
+                    // already made an owned string of text with escapes in it).
+                    match self.splitter.pass_through(&content) {
+                        Some(ThinkPart::Answer(_)) => {
+                            out.push(ApiChunk::Text(content.into_owned()))
+                        }
+                        Some(ThinkPart::Reasoning(_)) => {
+                            out.push(ApiChunk::Reasoning(content.into_owned()))
+                        }
+                        None => self
+                            .splitter
+                            .push(&content, |part| out.push(part_chunk(part))),
+                    }
                 }
                 for call in delta.tool_calls.iter().flatten() {
                     self.tools.push(call.fragment());

@@ -85,9 +85,22 @@ impl ThinkSplitter {
         }
     }
 
-    /// Whether the answer has begun (so later `<think>` text is plain answer text).
-    pub fn in_answer(&self) -> bool {
-        matches!(self.state, State::Answer { .. })
+    /// What `push(text)` would emit if it emits `text` whole and unchanged as one part, leaving
+    /// the splitter as it is: then the caller may skip the push, and a caller that owns the text
+    /// can pass it on without copying it. `None` when the text needs splitting.
+    pub fn pass_through<'a>(&self, text: &'a str) -> Option<ThinkPart<'a>> {
+        if !self.held.is_empty() || text.is_empty() {
+            return None;
+        }
+        match self.state {
+            State::Answer { started: true } => Some(ThinkPart::Answer(text)),
+            State::Reasoning { started: true }
+                if memchr::memchr(b'<', text.as_bytes()).is_none() =>
+            {
+                Some(ThinkPart::Reasoning(text))
+            }
+            _ => None,
+        }
     }
 
     /// Takes the next piece of content and calls `emit` with what can be passed on now.
@@ -280,6 +293,35 @@ mod tests {
     }
 
     #[test]
+    fn text_passes_through_only_when_it_cannot_hold_a_tag() {
+        let mut splitter = ThinkSplitter::new();
+        assert_eq!(splitter.pass_through("x"), None, "a block may still open");
+        splitter.push("<think>\n", |_| {});
+        assert_eq!(
+            splitter.pass_through("plan"),
+            None,
+            "leading whitespace is still trimmed"
+        );
+        splitter.push("plan", |_| {});
+        assert_eq!(
+            splitter.pass_through(" more"),
+            Some(ThinkPart::Reasoning(" more"))
+        );
+        assert_eq!(
+            splitter.pass_through(" </think>"),
+            None,
+            "a tag needs splitting"
+        );
+        splitter.push("</th", |_| {});
+        assert_eq!(splitter.pass_through("ink>"), None, "a partial tag is held");
+        splitter.push("ink>\n\nAnswer", |_| {});
+        assert_eq!(
+            splitter.pass_through(" <think>"),
+            Some(ThinkPart::Answer(" <think>"))
+        );
+    }
+
+    #[test]
     fn held_partial_tags_are_flushed_at_finish() {
         assert_eq!(split(&["  <thi"]), ("".into(), "  <thi".into()));
         assert_eq!(
@@ -364,6 +406,24 @@ mod tests {
                 let pieces = cut(&text, &cuts);
                 let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
                 prop_assert_eq!(split_all(make(), &pieces), whole);
+            }
+
+            #[test]
+            fn pass_through_says_exactly_what_push_would_emit(
+                text in content(),
+                cuts in proptest::collection::vec(any::<usize>(), 0..12),
+                implicit in any::<bool>(),
+            ) {
+                let mut splitter = if implicit { ThinkSplitter::starting_in_reasoning() } else { ThinkSplitter::new() };
+                for piece in cut(&text, &cuts) {
+                    let predicted = splitter.pass_through(&piece).map(|p| format!("{p:?}"));
+                    let mut emitted = Vec::new();
+                    splitter.push(&piece, |p| emitted.push(format!("{p:?}")));
+                    if let Some(part) = predicted {
+                        prop_assert_eq!(emitted, vec![part]);
+                        prop_assert!(splitter.held.is_empty());
+                    }
+                }
             }
 
             #[test]

@@ -7,7 +7,8 @@
 //! [`SseDecoder`] handles LF, CRLF and lone CR line endings (also when a CRLF is cut between two
 //! pushes), a leading BOM, comment lines, multi-line `data` and the `event` field. Each input
 //! byte is scanned once with `memchr`; a line that is complete inside one push is read in place,
-//! and only a line cut by the network is copied, once, into a reused buffer. Event data is
+//! and only a line cut by the network is copied, once, into a reused buffer. A one-line event
+//! that arrives whole (the common case) is handed on in place; the data of any other is
 //! gathered in a second reused buffer, so a warm decoder allocates nothing.
 
 use memchr::memchr2;
@@ -18,19 +19,29 @@ pub const DEFAULT_MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// One complete server-sent event, borrowed from the decoder until the next push.
+///
+/// The data is handed on as bytes: the JSON parser that reads it checks the UTF-8 of every
+/// string it takes, so validating the whole event first would only do that work twice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SseEvent<'a> {
     /// The `event` field, empty when the server sent none.
     pub event: &'a str,
     /// The `data` lines joined with `\n`.
-    pub data: &'a str,
+    pub data: &'a [u8],
+}
+
+impl<'a> SseEvent<'a> {
+    /// The data as text, or `None` when it is not valid UTF-8.
+    pub fn data_str(&self) -> Option<&'a str> {
+        std::str::from_utf8(self.data).ok()
+    }
 }
 
 /// Why a byte stream is not a valid event stream.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SseError {
-    /// An event's data or name is not UTF-8.
-    #[error("event at byte {offset} is not valid UTF-8")]
+    /// An event's name is not UTF-8.
+    #[error("event name at byte {offset} is not valid UTF-8")]
     InvalidUtf8 {
         /// Where the event's bytes end in the stream.
         offset: u64,
@@ -53,7 +64,7 @@ pub enum SseError {
 /// let mut decoder = SseDecoder::new();
 /// let mut seen = Vec::new();
 /// for piece in [&b"data: {\"a\""[..], b":1}\r", b"\n\r\n: ping\n\ndata: [DONE]\n\n"] {
-///     decoder.push(piece, |event| seen.push(event.data.to_owned())).unwrap();
+///     decoder.push(piece, |event| seen.push(event.data_str().unwrap().to_owned())).unwrap();
 /// }
 /// assert_eq!(seen, ["{\"a\":1}", "[DONE]"]);
 /// ```
@@ -151,6 +162,18 @@ impl SseDecoder {
             }
             self.offset += next as u64;
             if self.partial_line.is_empty() {
+                // The common case, a one-line event whose blank line is already here: its data
+                // is handed on in place, never copied.
+                if self.data.is_empty()
+                    && let Some(blank) = blank_line_len(&input[next..])
+                    && let (b"data", value) = split_field(line)
+                {
+                    self.check_size(line.len())?;
+                    self.offset += blank as u64;
+                    self.emit(value, on_event)?;
+                    input = &input[next + blank..];
+                    continue;
+                }
                 self.take_line(line, on_event)?;
             } else {
                 let mut joined = std::mem::take(&mut self.partial_line);
@@ -195,13 +218,7 @@ impl SseDecoder {
         if line[0] == b':' {
             return Ok(()); // a comment, e.g. a keep-alive
         }
-        let (field, value) = match memchr::memchr(b':', line) {
-            Some(colon) => {
-                let value = &line[colon + 1..];
-                (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
-            }
-            None => (line, &[][..]),
-        };
+        let (field, value) = split_field(line);
         match field {
             b"data" => {
                 self.data.extend_from_slice(value);
@@ -221,16 +238,47 @@ impl SseDecoder {
             self.event.clear();
             return Ok(());
         }
-        let data = &self.data[..self.data.len() - 1];
-        let invalid = SseError::InvalidUtf8 {
-            offset: self.offset,
-        };
-        let data = std::str::from_utf8(data).map_err(|_| invalid.clone())?;
-        let event = std::str::from_utf8(&self.event).map_err(|_| invalid)?;
-        on_event(SseEvent { event, data });
+        let data = std::mem::take(&mut self.data);
+        let result = self.emit(&data[..data.len() - 1], on_event);
+        self.data = data;
         self.data.clear();
+        result
+    }
+
+    /// Hands one event on and forgets its `event` field.
+    fn emit(
+        &mut self,
+        data: &[u8],
+        on_event: &mut impl FnMut(SseEvent<'_>),
+    ) -> Result<(), SseError> {
+        let event = std::str::from_utf8(&self.event).map_err(|_| SseError::InvalidUtf8 {
+            offset: self.offset,
+        })?;
+        on_event(SseEvent { event, data });
         self.event.clear();
         Ok(())
+    }
+}
+
+/// A line's field name and value (one leading space dropped from the value).
+fn split_field(line: &[u8]) -> (&[u8], &[u8]) {
+    match memchr::memchr(b':', line) {
+        Some(colon) => {
+            let value = &line[colon + 1..];
+            (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
+        }
+        None => (line, &[][..]),
+    }
+}
+
+/// The length of the blank line `rest` starts with (its terminator), if it starts with one
+/// whose end is known.
+fn blank_line_len(rest: &[u8]) -> Option<usize> {
+    match rest {
+        [b'\n', ..] => Some(1),
+        [b'\r', b'\n', ..] => Some(2),
+        [b'\r', _, ..] => Some(1),
+        _ => None,
     }
 }
 
@@ -243,7 +291,10 @@ mod tests {
         let mut events = Vec::new();
         for piece in pieces {
             decoder.push(piece, |e| {
-                events.push((e.event.to_owned(), e.data.to_owned()))
+                events.push((
+                    e.event.to_owned(),
+                    String::from_utf8_lossy(e.data).into_owned(),
+                ))
             })?;
         }
         Ok(events)
@@ -301,8 +352,16 @@ mod tests {
     }
 
     #[test]
-    fn invalid_utf8_is_an_error_not_a_stall() {
-        let err = decode_pieces(&[b"data: ok\n\ndata: \xFF\n\n"]).unwrap_err();
+    fn invalid_utf8_data_is_passed_on_for_the_parser_to_reject() {
+        let mut decoder = SseDecoder::new();
+        let mut seen = Vec::new();
+        decoder
+            .push(b"data: ok\n\ndata: \xFF\n\n", |e| {
+                seen.push(e.data_str().map(str::to_owned))
+            })
+            .unwrap();
+        assert_eq!(seen, [Some("ok".to_owned()), None]);
+        let err = decode_pieces(&[b"event: \xFF\ndata: x\n\n"]).unwrap_err();
         assert!(matches!(err, SseError::InvalidUtf8 { .. }), "{err:?}");
     }
 
