@@ -11,12 +11,7 @@ use futures::StreamExt;
 use support::server::{Reply, TestServer};
 
 async fn server() -> TestServer {
-    let body = std::fs::read(format!(
-        "{}/tests/fixtures/stream/plain_answer.sse",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
-    TestServer::start(vec![Reply::sse(body)]).await
+    TestServer::start(vec![Reply::sse(support::fixture("plain_answer"))]).await
 }
 
 fn settings(server: &TestServer) -> FireworksSettings {

@@ -11,16 +11,9 @@ use fireworks_provider::{
 };
 use futures::StreamExt;
 use support::server::{Gate, Reply, Step, TestServer};
+use support::{decode_whole, events, fixture, texts};
 
 const KEY: &str = "fw_secret_key_do_not_print_81c2";
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/stream/{name}.sse",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
 
 fn fast_retries() -> RetryPolicy {
     RetryPolicy {
@@ -49,13 +42,7 @@ async fn run(settings: FireworksSettings) -> Vec<Result<ApiChunk, Error>> {
 }
 
 fn answer_text(items: &[Result<ApiChunk, Error>]) -> String {
-    items
-        .iter()
-        .filter_map(|item| match item {
-            Ok(ApiChunk::Text(text)) => Some(text.as_str()),
-            _ => None,
-        })
-        .collect()
+    texts(items).1
 }
 
 fn retries(items: &[Result<ApiChunk, Error>]) -> Vec<(u32, u32, Duration)> {
@@ -78,12 +65,8 @@ fn retries(items: &[Result<ApiChunk, Error>]) -> Vec<(u32, u32, Duration)> {
 
 /// The answer of the plain fixture, decoded without any fault.
 fn plain_answer() -> String {
-    let server_free = fireworks_provider::lookup_model("llama-v3p3-70b-instruct").unwrap();
-    let mut decoder = fireworks_provider::StreamDecoder::new(&server_free);
-    let mut chunks = Vec::new();
-    decoder.push(&fixture("plain_answer"), &mut chunks).unwrap();
-    decoder.finish(&mut chunks).unwrap();
-    answer_text(&chunks.into_iter().map(Ok).collect::<Vec<_>>())
+    let model = fireworks_provider::lookup_model("llama-v3p3-70b-instruct").unwrap();
+    answer_text(&decode_whole(&model, &fixture("plain_answer")))
 }
 
 #[tokio::test]
@@ -171,9 +154,7 @@ async fn client_errors_are_never_retried() {
 #[tokio::test]
 async fn a_reset_after_some_events_keeps_them_and_is_never_replayed() {
     let body = fixture("plain_answer");
-    let events: Vec<&[u8]> = body.split_inclusive(|b| *b == b'\n').collect();
-    // The first three events (each is a data line and a blank line).
-    let head: Vec<u8> = events[..6].concat();
+    let head: Vec<u8> = events(&body)[..3].concat();
     let server = TestServer::start(vec![
         Reply {
             steps: vec![Step::Send(head.clone()), Step::Reset],
@@ -203,11 +184,7 @@ async fn a_reset_after_some_events_keeps_them_and_is_never_replayed() {
 #[tokio::test]
 async fn a_stalled_stream_hits_the_idle_timeout() {
     let body = fixture("plain_answer");
-    let head: Vec<u8> = body
-        .split_inclusive(|b| *b == b'\n')
-        .take(6)
-        .collect::<Vec<_>>()
-        .concat();
+    let head: Vec<u8> = events(&body)[..3].concat();
     let server = TestServer::start(vec![Reply {
         steps: vec![Step::Send(head), Step::Stall],
         ..Reply::sse("")
@@ -344,11 +321,7 @@ async fn a_json_error_in_place_of_the_event_stream_keeps_its_message() {
 #[tokio::test]
 async fn dropping_the_stream_closes_the_connection() {
     let body = fixture("plain_answer");
-    let head: Vec<u8> = body
-        .split_inclusive(|b| *b == b'\n')
-        .take(6)
-        .collect::<Vec<_>>()
-        .concat();
+    let head: Vec<u8> = events(&body)[..3].concat();
     let server = TestServer::start(vec![Reply {
         steps: vec![Step::Send(head), Step::Stall],
         ..Reply::sse("")
@@ -372,15 +345,9 @@ async fn a_delta_reaches_the_host_before_the_next_event_is_sent() {
     // After each content event the server waits until the test has seen that event's text.
     // Any hold-back in the pipeline would deadlock here and fail by timeout.
     let body = fixture("plain_answer");
-    let events: Vec<Vec<u8>> = body
-        .split_inclusive(|b| *b == b'\n')
-        .collect::<Vec<_>>()
-        .chunks(2)
-        .map(|pair| pair.concat())
-        .collect();
     let mut steps = Vec::new();
     let mut gates = Vec::new();
-    for event in events {
+    for event in events(&body) {
         let carries_text = String::from_utf8_lossy(&event).contains(r#""content":""#);
         steps.push(Step::Send(event));
         if carries_text {
@@ -429,13 +396,7 @@ async fn two_hundred_concurrent_streams_all_complete() {
         FireworksSettings::new(KEY, "deepseek-r1-0528").with_base_url(server.base_url()),
     )
     .unwrap();
-    let expected = {
-        let mut decoder = fireworks_provider::StreamDecoder::new(provider.model());
-        let mut chunks = Vec::new();
-        decoder.push(&body, &mut chunks).unwrap();
-        decoder.finish(&mut chunks).unwrap();
-        answer_text(&chunks.into_iter().map(Ok).collect::<Vec<_>>())
-    };
+    let expected = answer_text(&decode_whole(provider.model(), &body));
     let tasks: Vec<_> = (0..200)
         .map(|_| {
             let provider = provider.clone();

@@ -12,16 +12,9 @@ use fireworks_provider::{
 use futures::StreamExt;
 use serde_json::{Value, json};
 use support::server::{Reply, TestServer};
+use support::{decode_whole, fixture, texts};
 
 const KEY: &str = "fw_test_key_3f9a";
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/stream/{name}.sse",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
 
 fn provider_for(server: &TestServer, model: &str) -> FireworksProvider {
     FireworksProvider::new(
@@ -38,18 +31,6 @@ fn hello() -> ChatRequest {
 
 async fn collect(provider: &dyn LlmProvider, request: ChatRequest) -> Vec<Result<ApiChunk, Error>> {
     provider.create_message(request).collect().await
-}
-
-fn merged_text(items: &[Result<ApiChunk, Error>]) -> (String, String) {
-    let (mut reasoning, mut text) = (String::new(), String::new());
-    for item in items {
-        match item {
-            Ok(ApiChunk::Reasoning(r)) => reasoning.push_str(r),
-            Ok(ApiChunk::Text(t)) => text.push_str(t),
-            _ => {}
-        }
-    }
-    (reasoning, text)
 }
 
 #[tokio::test]
@@ -143,17 +124,9 @@ async fn recorded_streams_come_through_http_in_small_pieces() {
         let server = TestServer::start(vec![Reply::sse_in_pieces(body.clone(), 7)]).await;
         let provider = provider_for(&server, model);
         let items = collect(&provider, hello()).await;
-        let mut decoder = fireworks_provider::StreamDecoder::new(provider.model());
-        let mut expected = Vec::new();
-        decoder.push(&body, &mut expected).unwrap();
-        decoder.finish(&mut expected).unwrap();
-        let expected: Vec<Result<ApiChunk, Error>> = expected.into_iter().map(Ok).collect();
-        assert_eq!(merged_text(&items), merged_text(&expected), "{name}");
-        assert_eq!(
-            !merged_text(&items).0.is_empty(),
-            reasons,
-            "{name}: reasoning"
-        );
+        let expected = decode_whole(provider.model(), &body);
+        assert_eq!(texts(&items), texts(&expected), "{name}");
+        assert_eq!(!texts(&items).0.is_empty(), reasons, "{name}: reasoning");
         assert!(
             matches!(items.last(), Some(Ok(ApiChunk::Finish(_)))),
             "{name}"
@@ -171,7 +144,7 @@ async fn a_truncated_stream_delivers_everything_then_an_error() {
     let server = TestServer::start(vec![Reply::sse(fixture("truncated_stream"))]).await;
     let provider = provider_for(&server, "llama-v3p3-70b-instruct");
     let items = collect(&provider, hello()).await;
-    let (_, text) = merged_text(&items);
+    let (_, text) = texts(&items);
     assert!(!text.is_empty());
     assert!(
         matches!(items.last(), Some(Err(Error::StreamInterrupted { .. }))),

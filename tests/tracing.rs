@@ -40,11 +40,7 @@ async fn a_completion_is_one_span_with_its_outcome_and_no_key() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let body = std::fs::read(format!(
-        "{}/tests/fixtures/stream/plain_answer.sse",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
+    let body = support::fixture("plain_answer");
     let server = TestServer::start(vec![
         Reply::json(503, r#"{"error":{"message":"Service Overloaded"}}"#),
         Reply::sse(body),
