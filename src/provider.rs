@@ -145,7 +145,7 @@ pub struct ToolSpec {
 pub enum ApiChunk {
     /// Answer text, in order, with no reasoning markup in it.
     Text(String),
-    /// Reasoning text ("thinking"), in order, with no <think> tags in it.
+    /// Reasoning text ("thinking"), in order, with no `<think>` tags in it.
     Reasoning(String),
     /// One complete tool call, emitted once its arguments are complete.
     ToolCall(ToolCall),
