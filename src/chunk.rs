@@ -10,6 +10,7 @@ use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{self, IgnoredAny, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 
 use crate::error::{ApiError, Error};
 use crate::provider::Usage;
@@ -161,43 +162,81 @@ impl<'de: 'a, 'a> Deserialize<'de> for ErrorMarker<'a> {
     }
 }
 
-/// An optional string, borrowed from the input when it holds no escapes. (Serde's own
-/// `Option<Cow<str>>` always copies.)
+/// An optional string, borrowed from the event's text when it holds no escapes, else unescaped
+/// into one string of exactly the right capacity. (Serde's own `Option<Cow<str>>` always copies,
+/// and serde_json unescapes through a scratch buffer that grows by reallocation: three
+/// allocations for a short delta ending in `\n\n`, where this makes one.)
 fn optional_str<'de: 'a, 'a, D>(deserializer: D) -> Result<Option<Cow<'a, str>>, D::Error>
 where
     D: de::Deserializer<'de>,
 {
-    struct OptionalStr<'a>(std::marker::PhantomData<&'a ()>);
-
-    impl<'de: 'a, 'a> Visitor<'de> for OptionalStr<'a> {
-        type Value = Option<Cow<'a, str>>;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a string or null")
-        }
-
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_some<D: de::Deserializer<'de>>(self, inner: D) -> Result<Self::Value, D::Error> {
-            inner.deserialize_str(self)
-        }
-
-        fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Self::Value, E> {
-            Ok(Some(Cow::Borrowed(text)))
-        }
-
-        fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
-            Ok(Some(Cow::Owned(text.to_owned())))
-        }
+    let Some(raw) = Option::<&'a RawValue>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let text = raw.get();
+    let inner = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .ok_or_else(|| de::Error::invalid_type(de::Unexpected::Other(text), &"a string"))?;
+    if memchr::memchr(b'\\', inner.as_bytes()).is_none() {
+        return Ok(Some(Cow::Borrowed(inner)));
     }
+    unescape(inner)
+        .map(|s| Some(Cow::Owned(s)))
+        .map_err(de::Error::custom)
+}
 
-    deserializer.deserialize_option(OptionalStr(std::marker::PhantomData))
+/// Decodes the escapes of a JSON string's contents (already checked by serde_json to be a
+/// well-formed string).
+fn unescape(escaped: &str) -> Result<String, &'static str> {
+    let mut out = String::with_capacity(escaped.len());
+    let mut rest = escaped;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let mut chars = rest[at + 1..].chars();
+        let decoded = match chars.next().ok_or("a lone backslash")? {
+            '"' => '"',
+            '\\' => '\\',
+            '/' => '/',
+            'b' => '\u{8}',
+            'f' => '\u{c}',
+            'n' => '\n',
+            'r' => '\r',
+            't' => '\t',
+            'u' => {
+                let high = hex4(chars.as_str())?;
+                chars = chars.as_str()[4..].chars();
+                if (0xD800..0xDC00).contains(&high) {
+                    // A surrogate pair: the low half must follow as another \u escape.
+                    let low = chars
+                        .as_str()
+                        .strip_prefix("\\u")
+                        .ok_or("a lone surrogate")
+                        .and_then(hex4)?;
+                    if !(0xDC00..0xE000).contains(&low) {
+                        return Err("an invalid surrogate pair");
+                    }
+                    chars = chars.as_str()[6..].chars();
+                    let code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
+                    char::from_u32(code).ok_or("an invalid surrogate pair")?
+                } else {
+                    char::from_u32(high).ok_or("a lone surrogate")?
+                }
+            }
+            _ => return Err("an unknown escape"),
+        };
+        out.push(decoded);
+        rest = chars.as_str();
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The value of four hex digits at the start of `text`.
+fn hex4(text: &str) -> Result<u32, &'static str> {
+    text.get(..4)
+        .and_then(|digits| u32::from_str_radix(digits, 16).ok())
+        .ok_or("a bad \\u escape")
 }
 
 /// Parses one event's data. The bytes are checked to be UTF-8 in one pass first (measured
@@ -319,6 +358,72 @@ mod tests {
             }
         }
         assert!(parse(r#"{"choices":[],"error":null}"#).is_ok());
+    }
+
+    #[test]
+    fn escapes_are_decoded_and_plain_strings_borrowed() {
+        let data = r#"{"choices":[{"delta":{"content":"a\"b\\c\/\n\t\u00e9\ud83d\ude00!","reasoning_content":"plain"}}]}"#;
+        let chunk = parse(data).unwrap();
+        let delta = chunk.choice.unwrap().delta.unwrap();
+        assert_eq!(delta.content.as_deref(), Some("a\"b\\c/\n\té😀!"));
+        assert!(matches!(
+            delta.reasoning_content,
+            Some(Cow::Borrowed("plain"))
+        ));
+        // Whatever serde_json accepts as a string decodes as serde_json decodes it.
+        for text in [
+            r"\u0000",
+            r"\\\\",
+            r"tab\there",
+            r"\ud83c\udf24\ufe0f sunny",
+        ] {
+            let data = format!(r#"{{"choices":[{{"delta":{{"content":"{text}"}}}}]}}"#);
+            let ours = parse(&data)
+                .unwrap()
+                .choice
+                .unwrap()
+                .delta
+                .unwrap()
+                .content
+                .unwrap()
+                .into_owned();
+            let theirs: serde_json::Value = serde_json::from_str(&data).unwrap();
+            assert_eq!(ours, theirs["choices"][0]["delta"]["content"], "{text}");
+        }
+        // A number where a string belongs is an error, not a panic.
+        assert!(parse(r#"{"choices":[{"delta":{"content":5}}]}"#).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_string_survives_escaping_however_it_is_escaped(text in "\\PC*", ascii_only: bool) {
+            // serde_json's own escaping, or every non-ASCII character as \u escapes (surrogate
+            // pairs beyond the BMP).
+            let json = if ascii_only {
+                let mut json = String::from("\"");
+                for c in text.chars() {
+                    match c {
+                        '"' => json.push_str("\\\""),
+                        '\\' => json.push_str("\\\\"),
+                        c if c.is_ascii() && !c.is_ascii_control() => json.push(c),
+                        c => {
+                            let mut units = [0u16; 2];
+                            for unit in c.encode_utf16(&mut units) {
+                                json.push_str(&format!("\\u{unit:04x}"));
+                            }
+                        }
+                    }
+                }
+                json.push('"');
+                json
+            } else {
+                serde_json::to_string(&text).unwrap()
+            };
+            let data = format!(r#"{{"choices":[{{"delta":{{"content":{json}}}}}]}}"#);
+            let chunk = parse(&data).unwrap();
+            let content = chunk.choice.unwrap().delta.unwrap().content.unwrap();
+            proptest::prop_assert_eq!(content.as_ref(), text.as_str());
+        }
     }
 
     #[test]

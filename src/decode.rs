@@ -8,7 +8,7 @@
 
 use crate::chunk::{WireChunk, parse_event};
 use crate::error::Error;
-use crate::provider::{ApiChunk, FinishReason, ModelInfo, ReasoningStyle, Usage};
+use crate::provider::{ApiChunk, FinishReason, ModelInfo, Prices, ReasoningStyle, Usage};
 use crate::reasoning::{ThinkPart, ThinkSplitter};
 use crate::sse::{SseDecoder, SseError};
 use crate::tools::ToolCallAssembler;
@@ -48,7 +48,7 @@ struct Completion {
     done: bool,
     /// Events decoded so far.
     events: u64,
-    model: ModelInfo,
+    prices: Prices,
 }
 
 impl StreamDecoder {
@@ -77,7 +77,7 @@ impl StreamDecoder {
                 finish: None,
                 done: false,
                 events: 0,
-                model: model.clone(),
+                prices: model.prices(),
             },
         }
     }
@@ -208,7 +208,7 @@ impl Completion {
         out.extend(self.tools.finish().map(ApiChunk::ToolCall));
         let made_calls = out.len() > open_calls;
         if let Some(mut usage) = self.usage.take() {
-            usage.total_cost = self.model.cost(&usage);
+            usage.total_cost = self.prices.cost(&usage);
             out.push(ApiChunk::Usage(usage));
         }
         // A server that sends `[DONE]` without any finish reason finished normally.

@@ -255,6 +255,31 @@ pub enum ReasoningStyle {
     StartsInReasoning,
 }
 
+/// USD per million tokens, as in [`ModelInfo`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Prices {
+    input: Option<f64>,
+    output: Option<f64>,
+    cache_read: Option<f64>,
+}
+
+impl Prices {
+    /// See [`ModelInfo::cost`].
+    pub(crate) fn cost(&self, usage: &Usage) -> Option<f64> {
+        let input = self.input?;
+        let output = self.output?;
+        let cached = usage.cache_read_tokens.min(usage.input_tokens);
+        let uncached = usage.input_tokens - cached;
+        let cached_price = self.cache_read.unwrap_or(input);
+        Some(
+            (uncached as f64 * input
+                + cached as f64 * cached_price
+                + usage.output_tokens as f64 * output)
+                / 1e6,
+        )
+    }
+}
+
 /// A model's limits, capabilities and prices.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelInfo {
@@ -310,17 +335,16 @@ impl ModelInfo {
     /// prices are known. Cached tokens are charged at the cached price (the input price when
     /// none is listed); there is no cache-write charge.
     pub fn cost(&self, usage: &Usage) -> Option<f64> {
-        let input = self.input_price?;
-        let output = self.output_price?;
-        let cached = usage.cache_read_tokens.min(usage.input_tokens);
-        let uncached = usage.input_tokens - cached;
-        let cached_price = self.cache_read_price.unwrap_or(input);
-        Some(
-            (uncached as f64 * input
-                + cached as f64 * cached_price
-                + usage.output_tokens as f64 * output)
-                / 1e6,
-        )
+        self.prices().cost(usage)
+    }
+
+    /// The prices alone, for pricing usage without holding the whole info.
+    pub(crate) fn prices(&self) -> Prices {
+        Prices {
+            input: self.input_price,
+            output: self.output_price,
+            cache_read: self.cache_read_price,
+        }
     }
 
     /// What the prompt cache saved on `usage`, in USD: the cached tokens at the input price less

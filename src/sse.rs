@@ -18,6 +18,9 @@ pub const DEFAULT_MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// A chat-completion chunk event is a few hundred bytes.
+const TYPICAL_EVENT_BYTES: usize = 512;
+
 /// One complete server-sent event, borrowed from the decoder until the next push.
 ///
 /// The data is handed on as bytes: the JSON parser that reads it checks the UTF-8 of every
@@ -78,8 +81,9 @@ pub struct SseDecoder {
     event: Vec<u8>,
     /// The last push ended in CR: a LF starting the next push ends no further line.
     skip_lf: bool,
-    /// Up to three first bytes, held until we know whether they are a byte-order mark.
-    bom_check: Option<Vec<u8>>,
+    /// While the stream could still begin with a byte-order mark: how many of its bytes have
+    /// been seen (and held back).
+    bom_seen: Option<usize>,
     /// Bytes taken so far, for error positions.
     offset: u64,
     max_event_bytes: usize,
@@ -100,11 +104,13 @@ impl SseDecoder {
     /// A decoder that fails once one event's lines exceed `max_event_bytes`.
     pub fn with_max_event_bytes(max_event_bytes: usize) -> Self {
         SseDecoder {
-            partial_line: Vec::new(),
-            data: Vec::new(),
+            // Sized for a typical completion event, so that a stream does not grow them by
+            // reallocation event after event.
+            partial_line: Vec::with_capacity(TYPICAL_EVENT_BYTES),
+            data: Vec::with_capacity(TYPICAL_EVENT_BYTES),
             event: Vec::new(),
             skip_lf: false,
-            bom_check: Some(Vec::with_capacity(3)),
+            bom_seen: Some(0),
             offset: 0,
             max_event_bytes,
         }
@@ -117,18 +123,21 @@ impl SseDecoder {
         mut input: &[u8],
         mut on_event: impl FnMut(SseEvent<'_>),
     ) -> Result<(), SseError> {
-        if let Some(mut head) = self.bom_check.take() {
-            // Gather the first three bytes (possibly over several pushes) and drop a BOM.
-            let wanted = (3 - head.len()).min(input.len());
-            head.extend_from_slice(&input[..wanted]);
-            input = &input[wanted..];
-            if head.len() < 3 && BOM.starts_with(&head) {
-                self.bom_check = Some(head);
+        if let Some(seen) = self.bom_seen.take() {
+            // The stream so far is the first `seen` bytes of a byte-order mark: see whether
+            // this push completes it (dropped), extends it (wait) or breaks it (those bytes
+            // were data after all).
+            let rest = &BOM[seen..];
+            let matching = rest.iter().zip(input).take_while(|(a, b)| a == b).count();
+            if matching == rest.len() {
+                input = &input[matching..];
+                self.offset += BOM.len() as u64;
+            } else if matching == input.len() {
+                self.bom_seen = Some(seen + matching);
                 return Ok(());
+            } else {
+                self.push_lines(&BOM[..seen], &mut on_event)?;
             }
-            let kept = if head == BOM { &[][..] } else { &head[..] };
-            self.offset += (head.len() - kept.len()) as u64;
-            self.push_lines(kept, &mut on_event)?;
         }
         self.push_lines(input, &mut on_event)
     }
