@@ -164,8 +164,8 @@ impl Completion {
                     out.push(ApiChunk::Reasoning(reasoning.into_owned()));
                 }
                 if let Some(content) = delta.content.filter(|c| !c.is_empty()) {
-                    // Text that needs no splitting is moved on, not copied (serde_json has
-                    // already made an owned string of text with escapes in it).
+                    // Text that needs no splitting is moved on, not copied: text that had
+                    // escapes is already an owned string, unescaped by the chunk parser.
                     match self.splitter.pass_through(&content) {
                         Some(ThinkPart::Answer(_)) => {
                             out.push(ApiChunk::Text(content.into_owned()))
@@ -204,9 +204,9 @@ impl Completion {
     fn complete(&mut self, out: &mut Vec<ApiChunk>) {
         self.done = true;
         self.flush_text(out);
-        let open_calls = out.len();
+        let before_calls = out.len();
         out.extend(self.tools.finish().map(ApiChunk::ToolCall));
-        let made_calls = out.len() > open_calls;
+        let made_calls = out.len() > before_calls;
         if let Some(mut usage) = self.usage.take() {
             usage.total_cost = self.prices.cost(&usage);
             out.push(ApiChunk::Usage(usage));

@@ -46,10 +46,8 @@ struct Session {
     /// No more items after `pending` (and `failure`).
     finished: bool,
     timeouts: Timeouts,
-    /// When the first event must have arrived.
+    /// When the first event must have arrived (the first-event timeout after sending).
     first_event_deadline: Option<Instant>,
-    /// When the request was first sent, for the time to the first event.
-    started: Option<Instant>,
     span: Span,
 }
 
@@ -76,7 +74,6 @@ where
         finished: false,
         timeouts,
         first_event_deadline: None,
-        started: None,
         span: tracing::info_span!(
             "fireworks.completion",
             model = model_id,
@@ -114,7 +111,6 @@ impl Session {
                 return None;
             }
             if let Some(attempts) = &mut self.attempts {
-                self.started.get_or_insert_with(Instant::now);
                 match attempts.next().await {
                     Some(Attempt::Retrying(notice)) => {
                         self.record(&notice);
@@ -205,10 +201,11 @@ impl Session {
         self.pending = VecDeque::from(out);
         if events_before == 0
             && self.decoder.events() > 0
-            && let Some(started) = self.started
+            && let Some(deadline) = self.first_event_deadline
         {
+            let sent = deadline - self.timeouts.first_event;
             self.span
-                .record("first_event_ms", started.elapsed().as_millis() as u64);
+                .record("first_event_ms", sent.elapsed().as_millis() as u64);
         }
         match result {
             Err(error) => {
