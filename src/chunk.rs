@@ -4,6 +4,10 @@
 //! tolerated, `choices` may be empty (usage-only chunks) and `finish_reason` may be any string.
 //! Strings are borrowed from the event's text where they hold no escapes, and only the first
 //! choice is kept, so a plain text delta costs no allocation here.
+//!
+//! Two readers fill the same wire types: [`fast`], hand-written, for the usual shape of an
+//! event, and serde (the derives below) for everything it leaves: error events, odd shapes and
+//! malformed JSON, whose errors serde words.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -16,8 +20,10 @@ use crate::error::{ApiError, Error};
 use crate::provider::Usage;
 use crate::tools::ToolCallFragment;
 
+mod fast;
+
 /// One `chat.completion.chunk` event, reduced to what the stream uses.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 pub struct WireChunk<'a> {
     /// The choice with index 0, if the chunk has one.
     #[serde(default, borrow, rename = "choices", deserialize_with = "first_choice")]
@@ -32,7 +38,7 @@ pub struct WireChunk<'a> {
 }
 
 /// One choice of a chunk.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 pub struct WireChoice<'a> {
     /// Which choice this is (`n > 1`); only index 0 is used.
     #[serde(default)]
@@ -46,7 +52,7 @@ pub struct WireChoice<'a> {
 }
 
 /// The new content of one chunk.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 pub struct WireDelta<'a> {
     /// Answer text (possibly with inline `<think>` reasoning).
     #[serde(default, borrow, deserialize_with = "optional_str")]
@@ -60,7 +66,7 @@ pub struct WireDelta<'a> {
 }
 
 /// One tool-call fragment.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 pub struct WireToolCall<'a> {
     /// Which call this fragment belongs to.
     #[serde(default)]
@@ -74,7 +80,7 @@ pub struct WireToolCall<'a> {
 }
 
 /// The function part of a tool-call fragment.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 pub struct WireFunction<'a> {
     /// The tool's name (first fragment).
     #[serde(default, borrow, deserialize_with = "optional_str")]
@@ -98,7 +104,7 @@ impl WireToolCall<'_> {
 }
 
 /// OpenAI-style token counts.
-#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Deserialize)]
 pub struct WireUsage {
     /// All prompt tokens, cached ones included.
     #[serde(default)]
@@ -115,7 +121,7 @@ pub struct WireUsage {
 }
 
 /// `prompt_tokens_details`.
-#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Deserialize)]
 pub struct PromptDetails {
     /// Prompt tokens served from the cache.
     #[serde(default)]
@@ -123,7 +129,7 @@ pub struct PromptDetails {
 }
 
 /// `completion_tokens_details`.
-#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Deserialize)]
 pub struct CompletionDetails {
     /// Completion tokens spent on reasoning.
     #[serde(default)]
@@ -151,7 +157,7 @@ impl WireUsage {
 
 /// Notes that an `error` key is present without building it; the rare error path parses the
 /// event again as a whole to read every shape.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct ErrorMarker<'a>(std::marker::PhantomData<&'a ()>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for ErrorMarker<'a> {
@@ -240,8 +246,9 @@ fn hex4(text: &str) -> Result<u32, &'static str> {
 }
 
 /// Parses one event's data. The bytes are checked to be UTF-8 in one pass first (measured
-/// faster than letting serde_json check string by string). The error is boxed so that the
-/// result of every event stays the size of a chunk.
+/// faster than letting serde_json check string by string). The hand-written reader of the
+/// usual shape answers first; whatever it leaves (errors, unusual shapes, bad JSON) goes to
+/// serde. The error is boxed so that the result of every event stays the size of a chunk.
 pub fn parse_event(data: &[u8]) -> Result<WireChunk<'_>, Box<Error>> {
     let decode_error = |reason: String| {
         Box::new(Error::Decode {
@@ -249,6 +256,9 @@ pub fn parse_event(data: &[u8]) -> Result<WireChunk<'_>, Box<Error>> {
         })
     };
     let text = std::str::from_utf8(data).map_err(|err| decode_error(err.to_string()))?;
+    if let Some(chunk) = fast::parse(text) {
+        return Ok(chunk);
+    }
     let chunk: WireChunk<'_> =
         serde_json::from_str(text).map_err(|err| decode_error(err.to_string()))?;
     if chunk.error.is_some() {
