@@ -47,6 +47,14 @@ impl Seen {
         let mask = 1 << bit;
         (self.0 & mask == 0).then(|| self.0 |= mask)
     }
+
+    /// Stores the value read for field `bit` in `slot`; `None` if the field was already read or
+    /// its value could not be.
+    fn set<T>(&mut self, bit: u8, slot: &mut T, value: Option<T>) -> Option<()> {
+        self.first(bit)?;
+        *slot = value?;
+        Some(())
+    }
 }
 
 impl<'a> Reader<'a> {
@@ -59,16 +67,8 @@ impl<'a> Reader<'a> {
     fn chunk(&mut self) -> Option<WireChunk<'a>> {
         let (mut chunk, mut seen) = (WireChunk::default(), Seen::default());
         self.object(|reader, key| match key {
-            "choices" => {
-                seen.first(0)?;
-                chunk.choice = reader.first_choice()?;
-                Some(())
-            }
-            "usage" => {
-                seen.first(1)?;
-                chunk.usage = reader.usage()?;
-                Some(())
-            }
+            "choices" => seen.set(0, &mut chunk.choice, reader.first_choice()),
+            "usage" => seen.set(1, &mut chunk.usage, reader.usage()),
             "error" => {
                 // An error event is rare and comes in many shapes: the serde path reads it.
                 seen.first(2)?;
@@ -98,20 +98,10 @@ impl<'a> Reader<'a> {
     fn choice(&mut self) -> Option<WireChoice<'a>> {
         let (mut choice, mut seen) = (WireChoice::default(), Seen::default());
         self.object(|reader, key| match key {
-            "index" => {
-                seen.first(0)?;
-                choice.index = u32::try_from(reader.unsigned()?).ok()?;
-                Some(())
-            }
-            "delta" => {
-                seen.first(1)?;
-                choice.delta = reader.nullable(Self::delta)?;
-                Some(())
-            }
+            "index" => seen.set(0, &mut choice.index, reader.index()),
+            "delta" => seen.set(1, &mut choice.delta, reader.nullable(Self::delta)),
             "finish_reason" => {
-                seen.first(2)?;
-                choice.finish_reason = reader.nullable(Self::string)?;
-                Some(())
+                seen.set(2, &mut choice.finish_reason, reader.nullable(Self::string))
             }
             _ => reader.skip_value(MAX_SKIP_DEPTH),
         })?;
@@ -121,51 +111,33 @@ impl<'a> Reader<'a> {
     fn delta(&mut self) -> Option<WireDelta<'a>> {
         let (mut delta, mut seen) = (WireDelta::default(), Seen::default());
         self.object(|reader, key| match key {
-            "content" => {
-                seen.first(0)?;
-                delta.content = reader.nullable(Self::string)?;
-                Some(())
-            }
-            "reasoning_content" => {
-                seen.first(1)?;
-                delta.reasoning_content = reader.nullable(Self::string)?;
-                Some(())
-            }
-            "tool_calls" => {
-                seen.first(2)?;
-                delta.tool_calls = reader.nullable(|reader| {
-                    let mut calls = Vec::new();
-                    reader.array(|reader| {
-                        calls.push(reader.tool_call()?);
-                        Some(())
-                    })?;
-                    Some(calls)
-                })?;
-                Some(())
-            }
+            "content" => seen.set(0, &mut delta.content, reader.nullable(Self::string)),
+            "reasoning_content" => seen.set(
+                1,
+                &mut delta.reasoning_content,
+                reader.nullable(Self::string),
+            ),
+            "tool_calls" => seen.set(2, &mut delta.tool_calls, reader.nullable(Self::tool_calls)),
             _ => reader.skip_value(MAX_SKIP_DEPTH),
         })?;
         Some(delta)
     }
 
+    fn tool_calls(&mut self) -> Option<Vec<WireToolCall<'a>>> {
+        let mut calls = Vec::new();
+        self.array(|reader| {
+            calls.push(reader.tool_call()?);
+            Some(())
+        })?;
+        Some(calls)
+    }
+
     fn tool_call(&mut self) -> Option<WireToolCall<'a>> {
         let (mut call, mut seen) = (WireToolCall::default(), Seen::default());
         self.object(|reader, key| match key {
-            "index" => {
-                seen.first(0)?;
-                call.index = reader.nullable(|reader| u32::try_from(reader.unsigned()?).ok())?;
-                Some(())
-            }
-            "id" => {
-                seen.first(1)?;
-                call.id = reader.nullable(Self::string)?;
-                Some(())
-            }
-            "function" => {
-                seen.first(2)?;
-                call.function = reader.nullable(Self::function)?;
-                Some(())
-            }
+            "index" => seen.set(0, &mut call.index, reader.nullable(Self::index)),
+            "id" => seen.set(1, &mut call.id, reader.nullable(Self::string)),
+            "function" => seen.set(2, &mut call.function, reader.nullable(Self::function)),
             _ => reader.skip_value(MAX_SKIP_DEPTH),
         })?;
         Some(call)
@@ -174,16 +146,8 @@ impl<'a> Reader<'a> {
     fn function(&mut self) -> Option<WireFunction<'a>> {
         let (mut function, mut seen) = (WireFunction::default(), Seen::default());
         self.object(|reader, key| match key {
-            "name" => {
-                seen.first(0)?;
-                function.name = reader.nullable(Self::string)?;
-                Some(())
-            }
-            "arguments" => {
-                seen.first(1)?;
-                function.arguments = reader.nullable(Self::string)?;
-                Some(())
-            }
+            "name" => seen.set(0, &mut function.name, reader.nullable(Self::string)),
+            "arguments" => seen.set(1, &mut function.arguments, reader.nullable(Self::string)),
             _ => reader.skip_value(MAX_SKIP_DEPTH),
         })?;
         Some(function)
@@ -322,6 +286,11 @@ impl<'a> Reader<'a> {
                 _ => return None, // a control character, which JSON strings may not hold
             }
         }
+    }
+
+    /// Reads an index (a `u32`).
+    fn index(&mut self) -> Option<u32> {
+        u32::try_from(self.unsigned()?).ok()
     }
 
     /// Reads a non-negative integer without fraction or exponent (what serde reads into an
