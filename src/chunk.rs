@@ -23,7 +23,10 @@ use crate::tools::ToolCallFragment;
 mod fast;
 
 /// One `chat.completion.chunk` event, reduced to what the stream uses.
-#[derive(Debug, Default, PartialEq, Deserialize)]
+///
+/// The reader in [`fast`] reads these types too, by hand: a field added here stops its build
+/// until it reads the field, but a rename or alias must be taught to it as well.
+#[derive(Debug, PartialEq, Deserialize)]
 pub struct WireChunk<'a> {
     /// The choice with index 0, if the chunk has one.
     #[serde(default, borrow, rename = "choices", deserialize_with = "first_choice")]
@@ -38,7 +41,7 @@ pub struct WireChunk<'a> {
 }
 
 /// One choice of a chunk.
-#[derive(Debug, Default, PartialEq, Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 pub struct WireChoice<'a> {
     /// Which choice this is (`n > 1`); only index 0 is used.
     #[serde(default)]
@@ -52,7 +55,7 @@ pub struct WireChoice<'a> {
 }
 
 /// The new content of one chunk.
-#[derive(Debug, Default, PartialEq, Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 pub struct WireDelta<'a> {
     /// Answer text (possibly with inline `<think>` reasoning).
     #[serde(default, borrow, deserialize_with = "optional_str")]
@@ -66,7 +69,7 @@ pub struct WireDelta<'a> {
 }
 
 /// One tool-call fragment.
-#[derive(Debug, Default, PartialEq, Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 pub struct WireToolCall<'a> {
     /// Which call this fragment belongs to.
     #[serde(default)]
@@ -80,7 +83,7 @@ pub struct WireToolCall<'a> {
 }
 
 /// The function part of a tool-call fragment.
-#[derive(Debug, Default, PartialEq, Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 pub struct WireFunction<'a> {
     /// The tool's name (first fragment).
     #[serde(default, borrow, deserialize_with = "optional_str")]

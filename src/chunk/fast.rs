@@ -19,8 +19,8 @@ use std::borrow::Cow;
 
 use super::{WireChoice, WireChunk, WireDelta, WireFunction, WireToolCall, WireUsage, unescape};
 
-/// How deeply a skipped value may nest before the event is left to the serde path (whose own
-/// limit, 128, counts the levels above it too).
+/// How deeply a skipped value may nest before the event is left to the serde path. (serde_json
+/// skips unread values without a limit; this one just keeps the reader's recursion short.)
 const MAX_SKIP_DEPTH: u32 = 64;
 
 /// Reads one event's JSON, or `None` to leave it to the serde path.
@@ -65,11 +65,14 @@ impl<'a> Reader<'a> {
 
     // ---- The chunk's shape ----------------------------------------------------------------
 
+    // Each reader builds its struct as a full literal, so a field added to the wire types
+    // stops the build here until this reader reads it too.
+
     fn chunk(&mut self) -> Option<WireChunk<'a>> {
-        let (mut chunk, mut seen) = (WireChunk::default(), Seen::default());
+        let (mut choice, mut usage, mut seen) = (None, None, Seen::default());
         self.object(|reader, key| match key {
-            "choices" => seen.set(0, &mut chunk.choice, reader.first_choice()),
-            "usage" => seen.set(1, &mut chunk.usage, reader.usage()),
+            "choices" => seen.set(0, &mut choice, reader.first_choice()),
+            "usage" => seen.set(1, &mut usage, reader.nullable(Self::usage)),
             "error" => {
                 // An error event is rare and comes in many shapes: the serde path reads it.
                 seen.first(2)?;
@@ -77,7 +80,11 @@ impl<'a> Reader<'a> {
             }
             _ => reader.skip_value(MAX_SKIP_DEPTH),
         })?;
-        Some(chunk)
+        Some(WireChunk {
+            choice,
+            usage,
+            error: None, // only `"error": null` gets this far
+        })
     }
 
     /// `choices`: the first choice with index 0 (as the serde path keeps it), or none.
@@ -97,31 +104,37 @@ impl<'a> Reader<'a> {
     }
 
     fn choice(&mut self) -> Option<WireChoice<'a>> {
-        let (mut choice, mut seen) = (WireChoice::default(), Seen::default());
+        let (mut index, mut delta, mut finish_reason) = (0, None, None);
+        let mut seen = Seen::default();
         self.object(|reader, key| match key {
-            "index" => seen.set(0, &mut choice.index, reader.index()),
-            "delta" => seen.set(1, &mut choice.delta, reader.nullable(Self::delta)),
-            "finish_reason" => {
-                seen.set(2, &mut choice.finish_reason, reader.nullable(Self::string))
-            }
+            "index" => seen.set(0, &mut index, reader.index()),
+            "delta" => seen.set(1, &mut delta, reader.nullable(Self::delta)),
+            "finish_reason" => seen.set(2, &mut finish_reason, reader.nullable(Self::string)),
             _ => reader.skip_value(MAX_SKIP_DEPTH),
         })?;
-        Some(choice)
+        Some(WireChoice {
+            index,
+            delta,
+            finish_reason,
+        })
     }
 
     fn delta(&mut self) -> Option<WireDelta<'a>> {
-        let (mut delta, mut seen) = (WireDelta::default(), Seen::default());
+        let (mut content, mut reasoning_content, mut tool_calls) = (None, None, None);
+        let mut seen = Seen::default();
         self.object(|reader, key| match key {
-            "content" => seen.set(0, &mut delta.content, reader.nullable(Self::string)),
-            "reasoning_content" => seen.set(
-                1,
-                &mut delta.reasoning_content,
-                reader.nullable(Self::string),
-            ),
-            "tool_calls" => seen.set(2, &mut delta.tool_calls, reader.nullable(Self::tool_calls)),
+            "content" => seen.set(0, &mut content, reader.nullable(Self::string)),
+            "reasoning_content" => {
+                seen.set(1, &mut reasoning_content, reader.nullable(Self::string))
+            }
+            "tool_calls" => seen.set(2, &mut tool_calls, reader.nullable(Self::tool_calls)),
             _ => reader.skip_value(MAX_SKIP_DEPTH),
         })?;
-        Some(delta)
+        Some(WireDelta {
+            content,
+            reasoning_content,
+            tool_calls,
+        })
     }
 
     fn tool_calls(&mut self) -> Option<Vec<WireToolCall<'a>>> {
@@ -134,36 +147,40 @@ impl<'a> Reader<'a> {
     }
 
     fn tool_call(&mut self) -> Option<WireToolCall<'a>> {
-        let (mut call, mut seen) = (WireToolCall::default(), Seen::default());
+        let (mut index, mut id, mut function) = (None, None, None);
+        let mut seen = Seen::default();
         self.object(|reader, key| match key {
-            "index" => seen.set(0, &mut call.index, reader.nullable(Self::index)),
-            "id" => seen.set(1, &mut call.id, reader.nullable(Self::string)),
-            "function" => seen.set(2, &mut call.function, reader.nullable(Self::function)),
+            "index" => seen.set(0, &mut index, reader.nullable(Self::index)),
+            "id" => seen.set(1, &mut id, reader.nullable(Self::string)),
+            "function" => seen.set(2, &mut function, reader.nullable(Self::function)),
             _ => reader.skip_value(MAX_SKIP_DEPTH),
         })?;
-        Some(call)
+        Some(WireToolCall {
+            index,
+            id,
+            function,
+        })
     }
 
     fn function(&mut self) -> Option<WireFunction<'a>> {
-        let (mut function, mut seen) = (WireFunction::default(), Seen::default());
+        let (mut name, mut arguments, mut seen) = (None, None, Seen::default());
         self.object(|reader, key| match key {
-            "name" => seen.set(0, &mut function.name, reader.nullable(Self::string)),
-            "arguments" => seen.set(1, &mut function.arguments, reader.nullable(Self::string)),
+            "name" => seen.set(0, &mut name, reader.nullable(Self::string)),
+            "arguments" => seen.set(1, &mut arguments, reader.nullable(Self::string)),
             _ => reader.skip_value(MAX_SKIP_DEPTH),
         })?;
-        Some(function)
+        Some(WireFunction { name, arguments })
     }
 
-    /// `usage` comes once per stream: its extent is found here and serde reads it.
-    fn usage(&mut self) -> Option<Option<Box<WireUsage>>> {
-        if self.null() {
-            return Some(None);
-        }
+    /// `usage` (not `null`) comes once per stream: its extent is found here and serde reads
+    /// it, which gives the same result as in place because `WireUsage` holds only numbers.
+    fn usage(&mut self) -> Option<Box<WireUsage>> {
         self.skip_whitespace();
         let start = self.at;
         self.skip_value(MAX_SKIP_DEPTH)?;
-        let usage = serde_json::from_str(&self.text[start..self.at]).ok()?;
-        Some(Some(Box::new(usage)))
+        serde_json::from_str(&self.text[start..self.at])
+            .ok()
+            .map(Box::new)
     }
 
     // ---- JSON ----------------------------------------------------------------------------
@@ -187,11 +204,8 @@ impl<'a> Reader<'a> {
 
     /// Reads `null` if it comes next.
     fn null(&mut self) -> bool {
-        let is_null = self.peek() == Some(b'n') && self.bytes()[self.at..].starts_with(b"null");
-        if is_null {
-            self.at += 4;
-        }
-        is_null
+        self.skip_whitespace();
+        self.literal(b"null").is_some()
     }
 
     /// `null` as `None`, else the value `read` reads.
@@ -325,10 +339,10 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Reads `word` (`null`, `true`, `false`) if it comes next.
     fn literal(&mut self, word: &[u8]) -> Option<()> {
-        self.bytes()[self.at..]
-            .starts_with(word)
-            .then(|| self.at += word.len())
+        let rest = self.bytes().get(self.at..)?;
+        rest.starts_with(word).then(|| self.at += word.len())
     }
 
     /// Steps over a number: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
