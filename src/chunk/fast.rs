@@ -220,41 +220,38 @@ impl<'a> Reader<'a> {
     /// Reads an object; `field` reads the value of each key. Keys with escapes give up (one
     /// could spell a known field).
     fn object(&mut self, mut field: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
-        self.eat(b'{')?;
-        if self.peek()? == b'}' {
-            self.at += 1;
-            return Some(());
-        }
-        loop {
-            let (key, escaped) = self.string_contents()?;
+        self.delimited(b'{', b'}', |reader| {
+            let (key, escaped) = reader.string_contents()?;
             if escaped {
                 return None;
             }
-            self.eat(b':')?;
-            field(self, key)?;
-            match self.peek()? {
-                b',' => self.at += 1,
-                b'}' => {
-                    self.at += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
+            reader.eat(b':')?;
+            field(reader, key)
+        })
     }
 
     /// Reads an array; `element` reads each element.
-    fn array(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.eat(b'[')?;
-        if self.peek()? == b']' {
+    fn array(&mut self, element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.delimited(b'[', b']', element)
+    }
+
+    /// Reads `open`, then items separated by commas (`item` reads each), then `close`.
+    fn delimited(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        self.eat(open)?;
+        if self.peek()? == close {
             self.at += 1;
             return Some(());
         }
         loop {
-            element(self)?;
+            item(self)?;
             match self.peek()? {
                 b',' => self.at += 1,
-                b']' => {
+                byte if byte == close => {
                     self.at += 1;
                     return Some(());
                 }
