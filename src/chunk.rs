@@ -195,8 +195,8 @@ where
         .map_err(de::Error::custom)
 }
 
-/// Decodes the escapes of a JSON string's contents (already checked by serde_json to be a
-/// well-formed string).
+/// Decodes the escapes of a JSON string's contents (already checked to be a well-formed string
+/// by the reader that found it); a lone surrogate is an error.
 fn unescape(escaped: &str) -> Result<String, &'static str> {
     let mut out = String::with_capacity(escaped.len());
     let mut rest = escaped;

@@ -23,8 +23,8 @@ const TYPICAL_EVENT_BYTES: usize = 512;
 
 /// One complete server-sent event, borrowed from the decoder until the next push.
 ///
-/// The data is handed on as bytes: the JSON parser that reads it checks the UTF-8 of every
-/// string it takes, so validating the whole event first would only do that work twice.
+/// The data is handed on as bytes, and its reader checks its UTF-8 (the chunk parser does so
+/// once per event, in one pass), so the framer does not check it a second time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SseEvent<'a> {
     /// The `event` field, empty when the server sent none.

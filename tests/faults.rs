@@ -45,6 +45,16 @@ fn answer_text(items: &[Result<ApiChunk, Error>]) -> String {
     texts(items).1
 }
 
+/// The stream gave `answer` as its text and ended normally.
+fn assert_answered(items: &[Result<ApiChunk, Error>], answer: &str) {
+    assert_eq!(answer_text(items), answer);
+    assert!(
+        matches!(items.last(), Some(Ok(ApiChunk::Finish(FinishReason::Stop)))),
+        "{:?}",
+        items.last()
+    );
+}
+
 fn retries(items: &[Result<ApiChunk, Error>]) -> Vec<(u32, u32, Duration)> {
     items
         .iter()
@@ -86,11 +96,7 @@ async fn rate_limit_with_retry_after_then_success() {
         matches!(items[0], Ok(ApiChunk::Retrying { .. })),
         "the notice comes first"
     );
-    assert_eq!(answer_text(&items), plain_answer());
-    assert!(matches!(
-        items.last(),
-        Some(Ok(ApiChunk::Finish(FinishReason::Stop)))
-    ));
+    assert_answered(&items, &plain_answer());
     assert_eq!(server.requests().len(), 2);
 }
 
@@ -106,7 +112,7 @@ async fn overloaded_twice_then_success() {
     let items = run(settings(&server)).await;
     let attempts: Vec<u32> = retries(&items).iter().map(|r| r.0).collect();
     assert_eq!(attempts, [1, 2]);
-    assert_eq!(answer_text(&items), plain_answer());
+    assert_answered(&items, &plain_answer());
     assert_eq!(server.requests().len(), 3);
 }
 
@@ -404,12 +410,7 @@ async fn two_hundred_concurrent_streams_all_complete() {
         })
         .collect();
     for task in tasks {
-        let items = task.await.unwrap();
-        assert_eq!(answer_text(&items), expected);
-        assert!(matches!(
-            items.last(),
-            Some(Ok(ApiChunk::Finish(FinishReason::Stop)))
-        ));
+        assert_answered(&task.await.unwrap(), &expected);
     }
     assert_eq!(server.requests().len(), 200);
 }

@@ -622,6 +622,17 @@ mod tests {
             .boxed()
     }
 
+    fn count() -> BoxedStrategy<Value> {
+        any::<u32>().prop_map(Value::from).boxed()
+    }
+
+    /// Up to two elements of `element`.
+    fn array_of(element: BoxedStrategy<Value>) -> BoxedStrategy<Value> {
+        prop::collection::vec(element, 0..3)
+            .prop_map(Value::Array)
+            .boxed()
+    }
+
     fn small_index() -> BoxedStrategy<Value> {
         (0u32..3).prop_map(Value::from).boxed()
     }
@@ -640,12 +651,7 @@ mod tests {
             ("role", Just(json!("assistant")).boxed()),
             ("content", text()),
             ("reasoning_content", text()),
-            (
-                "tool_calls",
-                prop::collection::vec(call, 0..3)
-                    .prop_map(Value::Array)
-                    .boxed(),
-            ),
+            ("tool_calls", array_of(call)),
         ]);
         let choice = object_of(vec![
             ("index", small_index()),
@@ -653,11 +659,8 @@ mod tests {
             ("finish_reason", text()),
         ]);
         let usage = object_of(vec![
-            ("prompt_tokens", any::<u32>().prop_map(Value::from).boxed()),
-            (
-                "completion_tokens",
-                any::<u32>().prop_map(Value::from).boxed(),
-            ),
+            ("prompt_tokens", count()),
+            ("completion_tokens", count()),
             (
                 "prompt_tokens_details",
                 object_of(vec![("cached_tokens", small_index())]),
@@ -666,12 +669,7 @@ mod tests {
         object_of(vec![
             ("id", text()),
             ("model", text()),
-            (
-                "choices",
-                prop::collection::vec(choice, 0..3)
-                    .prop_map(Value::Array)
-                    .boxed(),
-            ),
+            ("choices", array_of(choice)),
             ("usage", usage),
             ("error", Just(Value::Null).boxed()),
         ])
