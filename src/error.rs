@@ -127,9 +127,20 @@ impl fmt::Display for TimeoutKind {
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A setting or the request is wrong; nothing was sent.
+    /// A setting is wrong; nothing was sent.
     #[error("configuration error: {0}")]
     Config(String),
+    /// The request was refused before sending (see [`ChatRequest::validate`]).
+    ///
+    /// [`ChatRequest::validate`]: crate::ChatRequest::validate
+    #[error("{}", refusal(*message_index, rule))]
+    InvalidConversation {
+        /// The message to blame, counting from 0 (the system prompt is not a message); `None`
+        /// when the rule is about the request as a whole (its options, its tools).
+        message_index: Option<usize>,
+        /// The rule the request breaks.
+        rule: String,
+    },
     /// The key was refused (401, or 403 for a reason other than an unknown model).
     #[error("authentication failed: {0}")]
     Auth(ApiError),
@@ -229,6 +240,13 @@ impl Error {
             Error::RateLimited { retry_after, .. } => *retry_after,
             _ => None,
         }
+    }
+}
+
+fn refusal(message_index: Option<usize>, rule: &str) -> String {
+    match message_index {
+        Some(index) => format!("request refused before sending: message {index}: {rule}"),
+        None => format!("request refused before sending: {rule}"),
     }
 }
 

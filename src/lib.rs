@@ -30,18 +30,43 @@
 //! # }
 //! ```
 //!
-//! The pipeline, one module per step: `request` (conversation → JSON body), `http` (send, status
-//! → typed [`Error`]), `retry`, `sse` (bytes → events), `chunk` (event JSON → delta),
-//! `reasoning` (the `<think>` splitter), `tools` (tool-call assembly), `decode` (all of those
-//! as one sans-IO decoder) and `stream` (the async state machine around them).
+//! A host steers each turn through [`RequestOptions`] (sampling, reasoning effort, tool choice,
+//! structured output, a cache key, live tool-call deltas, extra body fields) and gets the whole
+//! turn back with [`Turn::collect`], ready to append to the conversation.
+//!
+//! # Layout
+//!
+//! The public items are grouped by role, each group a module re-exported at the root:
+//! [`host`] (the provider-neutral types a host uses), [`fireworks`] (the Fireworks provider,
+//! its settings, model catalog and embeddings) and [`sans_io`] (the decode path without I/O,
+//! for hosts with a transport of their own). Inside, one private module per concern, in the order
+//! a request flows:
+//!
+//! | module | owns |
+//! |---|---|
+//! | `provider` | the `LlmProvider` trait, requests, messages, chunks, usage, model info |
+//! | `request` | request → JSON body: `options` (per-turn controls and their layering), `conversation` (mapping and validation), `budget` (`max_tokens`), `wire` (JSON shapes) |
+//! | `config` | reading settings and options from a host's configuration, naming bad fields |
+//! | `http` | sending one request; status and error bodies → typed [`Error`] |
+//! | `retry` | the retry policy and loop, before any output |
+//! | `sse` | bytes → server-sent events |
+//! | `chunk` | one event's JSON → its delta |
+//! | `reasoning` | the streaming `<think>` splitter |
+//! | `tools` | tool-call fragments → complete calls |
+//! | `decode` | all of the decode path as one sans-IO decoder |
+//! | `stream` | the async state machine of one completion |
+//! | `turn` | a finished stream → the assistant message of the next request |
+//! | `fake` | [`FakeProvider`], a scripted provider for hosts' tests |
+//! | `fireworks` | settings, catalog, prompt-cache keys, embeddings, [`FireworksProvider`] |
 
 #![deny(missing_docs)]
 
 mod chunk;
+mod config;
 mod decode;
 mod error;
 mod fake;
-mod fireworks;
+pub mod fireworks;
 mod http;
 mod provider;
 mod reasoning;
@@ -50,26 +75,37 @@ mod retry;
 mod sse;
 mod stream;
 mod tools;
+mod turn;
 
-pub use decode::StreamDecoder;
-pub use error::{ApiError, Error, TimeoutKind};
-pub use fake::{FakeProvider, ScriptedResponse};
-pub use fireworks::catalog::{
-    FIREWORKS_MODELS_PREFIX, full_model_id, known_model_ids, lookup as lookup_model,
-};
-pub use fireworks::embeddings::{DEFAULT_EMBEDDING_BATCH, Embeddings, FireworksEmbedder};
-pub use fireworks::settings::{DEFAULT_BASE_URL, DEFAULT_MODEL_ID, FireworksSettings};
-pub use fireworks::{FireworksProvider, RemoteModel};
-pub use http::Timeouts;
-pub use provider::{
-    ApiChunk, ApiStream, ChatRequest, ContentBlock, FinishReason, LlmProvider, Message, ModelInfo,
-    ReasoningStyle, Role, ToolCall, ToolSpec, Usage,
-};
-pub use reasoning::{ThinkPart, ThinkSplitter};
-pub use request::{ReasoningEffort, SamplingOptions};
-pub use retry::RetryPolicy;
-pub use sse::{DEFAULT_MAX_EVENT_BYTES, SseDecoder, SseError, SseEvent};
-pub use tools::{ToolCallAssembler, ToolCallFragment};
+/// The provider-neutral types a coding-agent host uses: the [`LlmProvider`] trait, the request
+/// and its per-turn options, the chunks of the answer, whole turns, errors and a fake provider
+/// for the host's own tests.
+pub mod host {
+    pub use crate::error::{ApiError, Error, TimeoutKind};
+    pub use crate::fake::{FakeProvider, ScriptedResponse};
+    pub use crate::provider::{
+        ApiChunk, ApiStream, ChatRequest, ContentBlock, FinishReason, LlmProvider, Message,
+        ModelInfo, ReasoningStyle, Role, ToolCall, ToolSpec, Usage,
+    };
+    pub use crate::request::{ReasoningEffort, RequestOptions, ResponseFormat, ToolChoice};
+    pub use crate::turn::{Turn, TurnBuilder};
+}
+
+/// The sans-IO decode path, for hosts with a transport of their own: response bytes in,
+/// [`ApiChunk`]s out ([`StreamDecoder`]), and each of its steps on its own.
+pub mod sans_io {
+    pub use crate::decode::StreamDecoder;
+    pub use crate::reasoning::{ThinkPart, ThinkSplitter};
+    pub use crate::sse::{DEFAULT_MAX_EVENT_BYTES, SseDecoder, SseError, SseEvent};
+    pub use crate::tools::{ToolCallAssembler, ToolCallFragment};
+}
+
+#[doc(no_inline)]
+pub use fireworks::*;
+#[doc(no_inline)]
+pub use host::*;
+#[doc(no_inline)]
+pub use sans_io::*;
 
 /// The README's code, compiled as a doc test so that it stays true.
 #[cfg(doctest)]

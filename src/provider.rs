@@ -10,6 +10,7 @@ use std::time::Duration;
 use futures::Stream;
 
 use crate::error::Error;
+use crate::request::{self, RequestOptions};
 
 /// A streamed completion: chunks in order; an `Err` item ends the stream.
 pub type ApiStream = Pin<Box<dyn Stream<Item = Result<ApiChunk, Error>> + Send + 'static>>;
@@ -23,7 +24,9 @@ pub trait LlmProvider: Send + Sync {
     fn create_message(&self, request: ChatRequest) -> ApiStream;
 }
 
-/// One turn's input: the system prompt, the conversation so far and the tools on offer.
+/// One turn's input: the system prompt, the conversation so far, the tools on offer and this
+/// turn's controls. Built with [`ChatRequest::new`] and the `with_*` methods.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChatRequest {
     /// Sent as the first, `system`, message (left out when empty).
@@ -32,15 +35,18 @@ pub struct ChatRequest {
     pub messages: Vec<Message>,
     /// Tools the model may call; empty means no tools are offered.
     pub tools: Vec<ToolSpec>,
+    /// This turn's controls; unset fields fall back to the provider's defaults.
+    pub options: RequestOptions,
 }
 
 impl ChatRequest {
-    /// A request with no tools.
+    /// A request with no tools and no options of its own.
     pub fn new(system_prompt: impl Into<String>, messages: Vec<Message>) -> Self {
         ChatRequest {
             system_prompt: system_prompt.into(),
             messages,
             tools: Vec::new(),
+            options: RequestOptions::default(),
         }
     }
 
@@ -48,6 +54,32 @@ impl ChatRequest {
     pub fn with_tools(mut self, tools: Vec<ToolSpec>) -> Self {
         self.tools = tools;
         self
+    }
+
+    /// Sets this turn's controls.
+    pub fn with_options(mut self, options: RequestOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The checks every provider runs before sending, public so that hosts and
+    /// [`FakeProvider`](crate::FakeProvider) run the same ones: a non-empty conversation whose
+    /// messages are not empty, every tool use answered once by a later tool result and no result
+    /// without its tool use, blocks in the right role, base64 images of an image type, tools with
+    /// distinct names and object schemas, and options with finite sampling values, no empty stop
+    /// sequence, a `tool_choice` naming an offered tool, a JSON schema that is an object and no
+    /// `extra_body` key replacing `model`, `messages` or `stream`.
+    ///
+    /// A refused request is [`Error::InvalidConversation`] naming the message (when one is to
+    /// blame) and the rule.
+    pub fn validate(&self) -> Result<(), Error> {
+        request::validate(self, None)
+    }
+
+    /// [`ChatRequest::validate`], and that `model` takes what the conversation holds (images):
+    /// exactly what a provider of `model` checks before sending.
+    pub fn validate_for(&self, model: &ModelInfo) -> Result<(), Error> {
+        request::validate(self, Some(model))
     }
 }
 
@@ -76,9 +108,22 @@ impl Message {
             content: vec![ContentBlock::Text { text: text.into() }],
         }
     }
+
+    /// A user message answering one tool call with text.
+    pub fn tool_result(tool_use_id: impl Into<String>, text: impl Into<String>) -> Self {
+        Message {
+            role: Role::User,
+            content: vec![ContentBlock::ToolResult {
+                tool_use_id: tool_use_id.into(),
+                content: vec![ContentBlock::Text { text: text.into() }],
+                is_error: false,
+            }],
+        }
+    }
 }
 
-/// The author of a [`Message`].
+/// The author of a [`Message`]. Exhaustive: the system prompt is the request's own field and
+/// tool results travel in user messages, so a conversation has no third author.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     /// The human (or the host, carrying tool results).
@@ -109,7 +154,8 @@ pub enum ContentBlock {
         id: String,
         /// The tool's name.
         name: String,
-        /// The call's arguments.
+        /// The call's parsed arguments. Arguments that were not valid JSON (or were a bare JSON
+        /// string) are kept as `Value::String(raw)` and sent back byte for byte.
         input: serde_json::Value,
     },
     /// The result of running a tool (user messages).
@@ -139,6 +185,22 @@ pub struct ToolSpec {
     pub input_schema: serde_json::Value,
 }
 
+impl ToolSpec {
+    /// A tool called `name`, described for the model, taking arguments valid against
+    /// `input_schema` (a JSON Schema object).
+    pub fn new(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        input_schema: serde_json::Value,
+    ) -> Self {
+        ToolSpec {
+            name: name.into(),
+            description: description.into(),
+            input_schema,
+        }
+    }
+}
+
 /// One item of a streamed completion.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
@@ -149,6 +211,19 @@ pub enum ApiChunk {
     Reasoning(String),
     /// One complete tool call, emitted once its arguments are complete.
     ToolCall(ToolCall),
+    /// A piece of a tool call as it streams (only when
+    /// [`RequestOptions::tool_call_deltas`] is on): id and name on the first piece of each
+    /// call, then argument text as it arrives. The complete [`ApiChunk::ToolCall`] still comes.
+    ToolCallDelta {
+        /// Which call of the turn this piece belongs to.
+        index: u32,
+        /// The call's id, on its first piece.
+        id: Option<String>,
+        /// The tool's name, on its first piece.
+        name: Option<String>,
+        /// The next piece of the arguments' JSON text (may be empty).
+        arguments: String,
+    },
     /// Token counts (and cost, where the price is known), once per completion.
     Usage(Usage),
     /// The request failed before any output and will be sent again after `delay`.
@@ -195,6 +270,7 @@ impl ToolCall {
 }
 
 /// Token counts of one completion, and its cost when the model's prices are known.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Usage {
     /// All prompt tokens, cached ones included.
@@ -209,6 +285,35 @@ pub struct Usage {
     pub reasoning_tokens: Option<u64>,
     /// USD, when the model's prices are known.
     pub total_cost: Option<f64>,
+}
+
+impl Usage {
+    /// Usage of `input_tokens` prompt tokens and `output_tokens` generated ones, nothing cached.
+    pub fn new(input_tokens: u64, output_tokens: u64) -> Self {
+        Usage {
+            input_tokens,
+            output_tokens,
+            ..Usage::default()
+        }
+    }
+
+    /// Sets [`Usage::cache_read_tokens`].
+    pub fn with_cache_read_tokens(mut self, tokens: u64) -> Self {
+        self.cache_read_tokens = tokens;
+        self
+    }
+
+    /// Sets [`Usage::reasoning_tokens`].
+    pub fn with_reasoning_tokens(mut self, tokens: u64) -> Self {
+        self.reasoning_tokens = Some(tokens);
+        self
+    }
+
+    /// Sets [`Usage::total_cost`].
+    pub fn with_total_cost(mut self, usd: f64) -> Self {
+        self.total_cost = Some(usd);
+        self
+    }
 }
 
 /// Why generation ended.
@@ -240,9 +345,11 @@ impl FinishReason {
     }
 }
 
-/// How a model shows its reasoning in the stream.
+/// How a model shows its reasoning in the stream. In a configuration file: `"none"`,
+/// `"reasoning_content"`, `"think_tags"` or `"starts_in_reasoning"`.
 #[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ReasoningStyle {
     /// No reasoning (a `<think>` block at the very start is still recognised).
     #[default]
@@ -280,7 +387,9 @@ impl Prices {
     }
 }
 
-/// A model's limits, capabilities and prices.
+/// A model's limits, capabilities and prices. Built with [`ModelInfo::unknown`] and the
+/// `with_*` methods (or by setting its public fields).
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelInfo {
     /// The model id sent to the server.
@@ -329,6 +438,38 @@ impl ModelInfo {
             sends_reasoning_back: false,
             default_temperature: None,
         }
+    }
+
+    /// Sets the context window.
+    pub fn with_context_window(mut self, tokens: u32) -> Self {
+        self.context_window = tokens;
+        self
+    }
+
+    /// Sets the output cap.
+    pub fn with_max_tokens(mut self, tokens: u32) -> Self {
+        self.max_tokens = tokens;
+        self
+    }
+
+    /// Sets whether image inputs are accepted.
+    pub fn with_images(mut self, supported: bool) -> Self {
+        self.supports_images = supported;
+        self
+    }
+
+    /// Sets how the model shows its reasoning.
+    pub fn with_reasoning(mut self, style: ReasoningStyle) -> Self {
+        self.reasoning = style;
+        self
+    }
+
+    /// Sets the prices, in USD per million tokens.
+    pub fn with_prices(mut self, input: f64, output: f64, cache_read: Option<f64>) -> Self {
+        self.input_price = Some(input);
+        self.output_price = Some(output);
+        self.cache_read_price = cache_read;
+        self
     }
 
     /// The cost in USD of `usage` at this model's prices; `None` unless the input and output

@@ -3,9 +3,11 @@
 
 mod support;
 
+use std::sync::Arc;
+
 use fireworks_provider::{
-    ApiChunk, ChatRequest, FireworksProvider, FireworksSettings, LlmProvider, Message, Usage,
-    lookup_model,
+    ApiChunk, ChatRequest, FireworksProvider, FireworksSettings, LlmProvider, Message,
+    RequestOptions, Usage, lookup_model,
 };
 use futures::StreamExt;
 use support::server::{Reply, TestServer};
@@ -65,15 +67,22 @@ async fn one_key_per_conversation_stable_across_turns() {
 }
 
 #[tokio::test]
-async fn affinity_can_be_turned_off_or_given_by_the_host() {
+async fn affinity_can_be_turned_off_or_given_by_the_host_through_the_trait() {
     let server = server().await;
-    let provider = FireworksProvider::new(settings(&server).with_cache_affinity(false)).unwrap();
-    send(&provider, conversation("fix the parser", 1)).await;
-    let items: Vec<_> = provider
-        .create_message_with_cache_key(conversation("fix the parser", 1), "host-key-7")
-        .collect()
-        .await;
-    assert!(matches!(items.last(), Some(Ok(ApiChunk::Finish(_)))));
+    let provider: Arc<dyn LlmProvider> = Arc::new(
+        FireworksProvider::new(settings(&server).with_cache_affinity(false)).unwrap(),
+    );
+    let turn = |key: Option<&str>| {
+        let request = conversation("fix the parser", 1);
+        match key {
+            Some(key) => request.with_options(RequestOptions::new().with_cache_key(key)),
+            None => request,
+        }
+    };
+    for key in [None, Some("host-key-7")] {
+        let items: Vec<_> = provider.create_message(turn(key)).collect().await;
+        assert!(matches!(items.last(), Some(Ok(ApiChunk::Finish(_)))));
+    }
     let requests = server.requests();
     assert!(requests[0].json().get("prompt_cache_key").is_none());
     assert_eq!(requests[1].json()["prompt_cache_key"], "host-key-7");
@@ -94,12 +103,7 @@ async fn the_isolation_header_is_sent_when_set() {
 #[test]
 fn cache_savings_are_the_price_difference_on_cached_tokens() {
     let model = lookup_model("kimi-k2p6").unwrap(); // $0.95 input, $0.16 cached, $4.00 output
-    let usage = Usage {
-        input_tokens: 100_000,
-        output_tokens: 1_000,
-        cache_read_tokens: 80_000,
-        ..Usage::default()
-    };
+    let usage = Usage::new(100_000, 1_000).with_cache_read_tokens(80_000);
     let savings = model.cache_savings(&usage).unwrap();
     assert!(
         (savings - 80_000.0 * (0.95 - 0.16) / 1e6).abs() < 1e-12,
@@ -108,10 +112,7 @@ fn cache_savings_are_the_price_difference_on_cached_tokens() {
     let cost = model.cost(&usage).unwrap();
     let expected = (20_000.0 * 0.95 + 80_000.0 * 0.16 + 1_000.0 * 4.00) / 1e6;
     assert!((cost - expected).abs() < 1e-12, "{cost} vs {expected}");
-    let uncached = Usage {
-        cache_read_tokens: 0,
-        ..usage.clone()
-    };
+    let uncached = usage.clone().with_cache_read_tokens(0);
     assert!(model.cost(&uncached).unwrap() > cost);
     assert_eq!(
         lookup_model("deepseek-r1-0528")

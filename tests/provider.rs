@@ -288,7 +288,11 @@ async fn an_invalid_conversation_fails_before_anything_is_sent() {
     );
     let items = collect(&provider, request).await;
     assert!(
-        matches!(&items[..], [Err(Error::Config(m))] if m.contains("message 0")),
+        matches!(
+            &items[..],
+            [Err(Error::InvalidConversation { message_index: Some(0), rule })]
+                if rule == "the message is empty"
+        ),
         "{items:?}"
     );
     assert_eq!(server.requests().len(), 0);

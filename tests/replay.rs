@@ -66,14 +66,13 @@ fn expected_chunk(value: &Value) -> ApiChunk {
             name: value["name"].as_str().unwrap().into(),
             arguments: value["arguments"].as_str().unwrap().into(),
         }),
-        "usage" => ApiChunk::Usage(Usage {
-            input_tokens: value["input_tokens"].as_u64().unwrap(),
-            output_tokens: value["output_tokens"].as_u64().unwrap(),
-            cache_read_tokens: value["cache_read_tokens"].as_u64().unwrap(),
-            cache_write_tokens: 0,
-            reasoning_tokens: value["reasoning_tokens"].as_u64(),
-            total_cost: None,
-        }),
+        "usage" => {
+            let count = |name: &str| value[name].as_u64().unwrap();
+            let mut usage = Usage::new(count("input_tokens"), count("output_tokens"))
+                .with_cache_read_tokens(count("cache_read_tokens"));
+            usage.reasoning_tokens = value["reasoning_tokens"].as_u64();
+            ApiChunk::Usage(usage)
+        }
         "finish" => ApiChunk::Finish(match value {
             Value::String(reason) => FinishReason::from_wire(reason),
             other => FinishReason::Other(other["other"].as_str().unwrap().into()),
@@ -116,10 +115,10 @@ fn merge(chunks: Vec<ApiChunk>) -> Vec<ApiChunk> {
         match (merged.last_mut(), chunk) {
             (Some(ApiChunk::Text(prev)), ApiChunk::Text(next))
             | (Some(ApiChunk::Reasoning(prev)), ApiChunk::Reasoning(next)) => prev.push_str(&next),
-            (_, ApiChunk::Usage(usage)) => merged.push(ApiChunk::Usage(Usage {
-                total_cost: None,
-                ..usage
-            })),
+            (_, ApiChunk::Usage(mut usage)) => {
+                usage.total_cost = None;
+                merged.push(ApiChunk::Usage(usage));
+            }
             (_, chunk) => merged.push(chunk),
         }
     }

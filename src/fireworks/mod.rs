@@ -1,20 +1,29 @@
-//! Fireworks AI: the settings, the model catalog and [`FireworksProvider`], the
-//! [`LlmProvider`] that sends to Fireworks (or any OpenAI-compatible endpoint).
+//! Fireworks AI: the settings, the model catalog, embeddings and [`FireworksProvider`], the
+//! [`LlmProvider`] that sends to Fireworks (or any OpenAI-compatible endpoint), with the retry
+//! and timeout policies it runs under.
 //!
 //! Fireworks specifics are configuration over the one OpenAI-compatible path (`request`,
 //! `http`, `stream`), not a second code path.
 
-pub mod cache;
-pub mod catalog;
-pub mod embeddings;
-pub mod settings;
+mod cache;
+mod catalog;
+mod embeddings;
+mod settings;
+
+pub use crate::http::Timeouts;
+pub use crate::retry::RetryPolicy;
+pub use catalog::{
+    FIREWORKS_MODELS_PREFIX, full_model_id, known_model_ids, lookup as lookup_model,
+};
+pub use embeddings::{DEFAULT_EMBEDDING_BATCH, Embeddings, FireworksEmbedder};
+pub use settings::{DEFAULT_BASE_URL, DEFAULT_MODEL_ID, FireworksSettings};
 
 use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use reqwest::Client;
-use reqwest::header::HeaderValue;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use tokio::time::Instant;
@@ -23,11 +32,9 @@ use crate::decode::StreamDecoder;
 use crate::error::Error;
 use crate::http;
 use crate::provider::{ApiStream, ChatRequest, LlmProvider, ModelInfo};
-use crate::request::{BodyOptions, build_body};
+use crate::request::{BodyOptions, Budget, build_body};
 use crate::retry::retry_to_end;
 use crate::stream::completion_stream;
-use embeddings::FireworksEmbedder;
-use settings::FireworksSettings;
 
 /// The [`LlmProvider`] for Fireworks. Cheap to clone; clones share one connection pool.
 #[derive(Clone)]
@@ -39,6 +46,9 @@ struct Shared {
     client: Client,
     chat_url: String,
     auth: HeaderValue,
+    /// The host's headers (`FireworksSettings::with_header`) and the cache isolation key,
+    /// marked sensitive so no debug output shows them.
+    headers: HeaderMap,
     model: ModelInfo,
     settings: FireworksSettings,
 }
@@ -66,19 +76,53 @@ impl FireworksProvider {
     /// Checks the settings (empty key, empty model id, bad URL: [`Error::Config`]) and builds the
     /// client.
     pub fn new(settings: FireworksSettings) -> Result<Self, Error> {
+        let client = match &settings.http_client {
+            Some(client) => client.clone(),
+            None => Client::builder()
+                .connect_timeout(settings.timeouts.connect)
+                .tcp_nodelay(true)
+                .user_agent(concat!("fireworks-provider/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|err| {
+                    Error::Config(format!("the HTTP client could not be built: {err}"))
+                })?,
+        };
+        Self::with_client(settings, client)
+    }
+
+    /// The same settings and connection pool, another model (its own catalog info, limits and
+    /// prices; the settings' explicit limits still apply).
+    pub fn with_model(&self, model_id: impl Into<String>) -> Result<Self, Error> {
+        let mut settings = self.shared.settings.clone();
+        settings.model_id = model_id.into();
+        Self::with_client(settings, self.shared.client.clone())
+    }
+
+    fn with_client(settings: FireworksSettings, client: Client) -> Result<Self, Error> {
         settings.validate()?;
         let auth = http::bearer(settings.api_key.expose_secret())?;
-        let client = Client::builder()
-            .connect_timeout(settings.timeouts.connect)
-            .tcp_nodelay(true)
-            .user_agent(concat!("fireworks-provider/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|err| Error::Config(format!("the HTTP client could not be built: {err}")))?;
+        let mut headers = HeaderMap::new();
+        let isolation = settings
+            .cache_isolation_key
+            .as_deref()
+            .map(|key| (cache::CACHE_ISOLATION_HEADER, key));
+        let host_headers = settings
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()));
+        for (name, value) in host_headers.chain(isolation) {
+            let bad = || Error::Config(format!("header {name:?} cannot be sent as given"));
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?;
+            let mut value = HeaderValue::from_str(value).map_err(|_| bad())?;
+            value.set_sensitive(true);
+            headers.append(name, value);
+        }
         Ok(FireworksProvider {
             shared: Arc::new(Shared {
                 client,
                 chat_url: format!("{}/chat/completions", settings.base_url),
                 auth,
+                headers,
                 model: effective_model(&settings),
                 settings,
             }),
@@ -154,7 +198,8 @@ impl Shared {
             async move {
                 let timeouts = &shared.settings.timeouts;
                 let deadline = Instant::now() + timeouts.first_event;
-                let response = http::send(build(&shared), &shared.auth, timeouts, deadline).await?;
+                let request = build(&shared).headers(shared.headers.clone());
+                let response = http::send(request, &shared.auth, timeouts, deadline).await?;
                 http::read_body(response, timeouts).await
             }
         })
@@ -168,47 +213,36 @@ impl LlmProvider for FireworksProvider {
     }
 
     fn create_message(&self, request: ChatRequest) -> ApiStream {
-        let key = self
-            .shared
-            .settings
-            .cache_affinity
-            .then(|| cache::conversation_key(&request));
-        self.stream_completion(&request, key.as_deref())
-    }
-}
-
-impl FireworksProvider {
-    /// Like [`LlmProvider::create_message`], with the host's own `prompt_cache_key` for the
-    /// conversation (sent even when derived keys are turned off).
-    pub fn create_message_with_cache_key(&self, request: ChatRequest, key: &str) -> ApiStream {
-        self.stream_completion(&request, Some(key))
-    }
-
-    fn stream_completion(&self, request: &ChatRequest, cache_key: Option<&str>) -> ApiStream {
         let shared = &self.shared;
+        let settings = &shared.settings;
+        let budget = if settings::is_fireworks_endpoint(&settings.base_url) {
+            Budget::ServerTrims
+        } else {
+            Budget::Estimate
+        };
         let body = build_body(
-            request,
+            &request,
             BodyOptions {
                 model: &shared.model,
-                sampling: &shared.settings.sampling,
+                defaults: &settings.options,
                 send_reasoning_back: shared.model.sends_reasoning_back,
-                prompt_cache_key: cache_key,
+                derive_cache_key: settings
+                    .cache_affinity
+                    .then_some(cache::conversation_key as fn(&ChatRequest) -> String),
+                budget,
             },
         );
         let body = match body {
             Ok(body) => Bytes::from(body),
             Err(error) => return Box::pin(futures::stream::once(async { Err(error) })),
         };
-        let settings = &shared.settings;
         let decoder = StreamDecoder::with_max_event_bytes(&shared.model, settings.max_event_bytes);
         let sender = Arc::clone(shared);
         let start = move |_attempt: u32| {
             let (shared, body) = (Arc::clone(&sender), body.clone());
             async move {
-                let mut request = http::post_json(&shared.client, &shared.chat_url, body);
-                if let Some(isolation) = &shared.settings.cache_isolation_key {
-                    request = request.header(cache::CACHE_ISOLATION_HEADER, isolation);
-                }
+                let request = http::post_json(&shared.client, &shared.chat_url, body)
+                    .headers(shared.headers.clone());
                 let timeouts = &shared.settings.timeouts;
                 // The first event is due within the first-event timeout of sending.
                 let deadline = Instant::now() + timeouts.first_event;

@@ -2,12 +2,17 @@
 //! checks that turn a bad value into an [`Error::Config`] naming the setting (or the environment
 //! variable it came from).
 
-use secrecy::{ExposeSecret, SecretString};
+use std::fmt;
 
+use reqwest::header::{HeaderName, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer};
+
+use crate::config::Fields;
 use crate::error::Error;
 use crate::http::Timeouts;
 use crate::provider::ReasoningStyle;
-use crate::request::{ReasoningEffort, SamplingOptions};
+use crate::request::RequestOptions;
 use crate::retry::RetryPolicy;
 use crate::sse::DEFAULT_MAX_EVENT_BYTES;
 
@@ -17,8 +22,35 @@ pub const DEFAULT_BASE_URL: &str = "https://api.fireworks.ai/inference/v1";
 /// The model used when `FIREWORKS_MODEL_ID` is not set.
 pub const DEFAULT_MODEL_ID: &str = "accounts/fireworks/models/kimi-k2p6";
 
-/// Everything the Fireworks provider needs. `Debug` shows the key redacted.
-#[derive(Debug, Clone)]
+/// Everything the Fireworks provider needs. `Debug` shows the key redacted and header values
+/// hidden.
+///
+/// Besides [`FireworksSettings::new`], [`FireworksSettings::from_env`] and the `with_*` methods,
+/// settings deserialize from a host's configuration (JSON, TOML, ...): the fields `api_key`,
+/// `model_id`, `base_url`, `max_tokens`, `context_window`, `supports_images`,
+/// `reasoning_style`, `send_reasoning_back`, `cache_affinity`, `cache_isolation_key`,
+/// `max_event_bytes`, `headers` (an object of strings) and `options` (a [`RequestOptions`]
+/// object), with Cline's Fireworks field names accepted too: `fireworksApiKey`,
+/// `fireworksModelId`, `fireworksModelMaxCompletionTokens` (max tokens) and
+/// `fireworksModelMaxTokens` (context window). An unknown field or a bad value is an error naming
+/// the field. The key is read, never serialized back.
+///
+/// ```
+/// use fireworks_provider::FireworksSettings;
+///
+/// let cline_style = r#"{
+///     "fireworksApiKey": "fw_example",
+///     "fireworksModelId": "accounts/fireworks/models/glm-5p1",
+///     "fireworksModelMaxCompletionTokens": 16384,
+///     "fireworksModelMaxTokens": 202800,
+///     "options": {"temperature": 0.6}
+/// }"#;
+/// let settings: FireworksSettings = serde_json::from_str(cline_style)?;
+/// assert_eq!(settings.model_id(), "accounts/fireworks/models/glm-5p1");
+/// assert!(!format!("{settings:?}").contains("fw_example"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone)]
 pub struct FireworksSettings {
     pub(crate) api_key: SecretString,
     pub(crate) model_id: String,
@@ -28,7 +60,9 @@ pub struct FireworksSettings {
     pub(crate) supports_images: Option<bool>,
     pub(crate) reasoning_style: Option<ReasoningStyle>,
     pub(crate) send_reasoning_back: Option<bool>,
-    pub(crate) sampling: SamplingOptions,
+    pub(crate) options: RequestOptions,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) http_client: Option<reqwest::Client>,
     pub(crate) retry: RetryPolicy,
     pub(crate) timeouts: Timeouts,
     pub(crate) max_event_bytes: usize,
@@ -49,7 +83,9 @@ impl FireworksSettings {
             supports_images: None,
             reasoning_style: None,
             send_reasoning_back: None,
-            sampling: SamplingOptions::default(),
+            options: RequestOptions::default(),
+            headers: Vec::new(),
+            http_client: None,
             retry: RetryPolicy::default(),
             timeouts: Timeouts::default(),
             max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
@@ -128,27 +164,26 @@ impl FireworksSettings {
         self
     }
 
-    /// The sampling temperature (default: the model's recommended one, else none sent).
-    pub fn with_temperature(mut self, temperature: f32) -> Self {
-        self.sampling.temperature = Some(temperature);
+    /// Defaults for every request's [`RequestOptions`]; a request's own options win field by
+    /// field, and these win over the model's catalog defaults.
+    pub fn with_options(mut self, options: RequestOptions) -> Self {
+        self.options = options;
         self
     }
 
-    /// Nucleus sampling's `top_p`.
-    pub fn with_top_p(mut self, top_p: f32) -> Self {
-        self.sampling.top_p = Some(top_p);
+    /// A header sent with every request (gateways, tracing ids). Its value is never logged nor
+    /// shown by `Debug`. `Authorization`, `Content-Type`, `Content-Length` and `Host` are the
+    /// provider's own and are refused by [`FireworksSettings::validate`].
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
         self
     }
 
-    /// Stop sequences.
-    pub fn with_stop(mut self, stop: Vec<String>) -> Self {
-        self.sampling.stop = stop;
-        self
-    }
-
-    /// `reasoning_effort` for reasoning models.
-    pub fn with_reasoning_effort(mut self, effort: ReasoningEffort) -> Self {
-        self.sampling.reasoning_effort = Some(effort);
+    /// Sends through this client (proxies, custom root certificates, ...) instead of one the
+    /// provider builds; the client's own redirect and timeout policy then apply, and the
+    /// connect timeout of [`FireworksSettings::with_timeouts`] does not.
+    pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
         self
     }
 
@@ -213,12 +248,125 @@ impl FireworksSettings {
             self.context_window,
             ("max_tokens", "context_window"),
         )?;
+        self.options
+            .check_values()
+            .map_err(|rule| Error::Config(format!("options: {rule}")))?;
+        for (name, value) in &self.headers {
+            check_header(name, value)?;
+        }
         if self.retry.max_attempts == 0 {
             return Err(Error::Config(
                 "retry policy max_attempts must be at least 1".into(),
             ));
         }
         Ok(())
+    }
+}
+
+/// Whether requests go to Fireworks' own endpoint (which lowers `max_tokens` to fit the context
+/// window by itself).
+pub(crate) fn is_fireworks_endpoint(base_url: &str) -> bool {
+    reqwest::Url::parse(base_url)
+        .ok()
+        .and_then(|url| {
+            url.host_str()
+                .map(|host| host.eq_ignore_ascii_case("api.fireworks.ai"))
+        })
+        .unwrap_or(false)
+}
+
+/// A host header must be sendable and must not replace one the provider sets itself.
+fn check_header(name: &str, value: &str) -> Result<(), Error> {
+    let parsed = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+        Error::Config(format!(
+            "header name {name:?} is not a valid HTTP header name"
+        ))
+    })?;
+    const OWN: [&str; 4] = ["authorization", "content-type", "content-length", "host"];
+    if OWN.contains(&parsed.as_str()) {
+        return Err(Error::Config(format!(
+            "header {name:?} is set by the provider and cannot be replaced"
+        )));
+    }
+    // Never echo the value: it may be a credential.
+    HeaderValue::from_str(value).map_err(|_| {
+        Error::Config(format!(
+            "the value of header {name:?} holds characters an HTTP header cannot carry"
+        ))
+    })?;
+    Ok(())
+}
+
+impl fmt::Debug for FireworksSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let header_names: Vec<&str> = self.headers.iter().map(|(name, _)| name.as_str()).collect();
+        f.debug_struct("FireworksSettings")
+            .field("api_key", &"[REDACTED]")
+            .field("model_id", &self.model_id)
+            .field("base_url", &self.base_url)
+            .field("max_tokens", &self.max_tokens)
+            .field("context_window", &self.context_window)
+            .field("supports_images", &self.supports_images)
+            .field("reasoning_style", &self.reasoning_style)
+            .field("send_reasoning_back", &self.send_reasoning_back)
+            .field("options", &self.options)
+            .field("headers", &header_names)
+            .field(
+                "http_client",
+                &self.http_client.as_ref().map(|_| "the host's"),
+            )
+            .field("retry", &self.retry)
+            .field("timeouts", &self.timeouts)
+            .field("max_event_bytes", &self.max_event_bytes)
+            .field("cache_affinity", &self.cache_affinity)
+            .field(
+                "cache_isolation_key",
+                &self.cache_isolation_key.as_ref().map(|_| "[set]"),
+            )
+            .finish()
+    }
+}
+
+impl<'de> Deserialize<'de> for FireworksSettings {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map = serde_json::Map::deserialize(deserializer)?;
+        Self::from_fields(Fields::new(map)).map_err(serde::de::Error::custom)
+    }
+}
+
+impl FireworksSettings {
+    fn from_fields(mut fields: Fields) -> Result<Self, String> {
+        let api_key: String = fields
+            .take(&["api_key", "fireworksApiKey"])?
+            .unwrap_or_default();
+        let model_id: Option<String> = fields.take(&["model_id", "fireworksModelId"])?;
+        let mut settings =
+            FireworksSettings::new(api_key, model_id.unwrap_or_else(|| DEFAULT_MODEL_ID.into()));
+        if let Some(url) = fields.take::<String>(&["base_url"])? {
+            settings = settings.with_base_url(url);
+        }
+        settings.max_tokens = fields.take(&["max_tokens", "fireworksModelMaxCompletionTokens"])?;
+        settings.context_window = fields.take(&["context_window", "fireworksModelMaxTokens"])?;
+        settings.supports_images = fields.take(&["supports_images"])?;
+        settings.reasoning_style = fields.take(&["reasoning_style"])?;
+        settings.send_reasoning_back = fields.take(&["send_reasoning_back"])?;
+        if let Some(enabled) = fields.take(&["cache_affinity"])? {
+            settings.cache_affinity = enabled;
+        }
+        settings.cache_isolation_key = fields.take(&["cache_isolation_key"])?;
+        if let Some(bytes) = fields.take(&["max_event_bytes"])? {
+            settings.max_event_bytes = bytes;
+        }
+        let headers: Option<std::collections::BTreeMap<String, String>> =
+            fields.take(&["headers"])?;
+        settings.headers = headers.into_iter().flatten().collect();
+        settings.options = fields.take(&["options"])?.unwrap_or_default();
+        fields.finish()?;
+        settings.validate().map_err(|err| match err {
+            Error::Config(message) => message,
+            other => other.to_string(),
+        })?;
+        Ok(settings)
     }
 }
 

@@ -1,0 +1,641 @@
+//! Per-turn controls: [`RequestOptions`] and its parts ([`ToolChoice`], [`ResponseFormat`],
+//! [`ReasoningEffort`]), their checks, and the layering that decides what one request sends.
+//!
+//! Layering is field by field: the request's own value, else the provider's defaults
+//! (`FireworksSettings::with_options`), else the model's catalog default (its temperature and
+//! output cap), else nothing is sent. `extra_body` is merged into the body last, the request's
+//! keys over the defaults', and may override any modeled field.
+//!
+//! Wire shapes (Fireworks' structured-output and tool-calling docs, OpenAI-compatible):
+//! `response_format` is `{"type":"json_object"}`,
+//! `{"type":"json_schema","json_schema":{"name","schema","strict"?}}` or
+//! `{"type":"grammar","grammar":"<GBNF>"}`; `tool_choice` is `"auto"`, `"none"`,
+//! `"required"` or `{"type":"function","function":{"name"}}`.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+
+use crate::config::Fields;
+use crate::error::Error;
+use crate::provider::{ModelInfo, ToolSpec, Usage};
+
+/// How hard a reasoning model should think.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReasoningEffort {
+    /// Reason as little as possible.
+    Low,
+    /// The usual amount.
+    Medium,
+    /// Reason at length.
+    High,
+    /// Turn reasoning off (not every model accepts this).
+    None,
+}
+
+impl std::str::FromStr for ReasoningEffort {
+    type Err = Error;
+
+    fn from_str(value: &str) -> Result<Self, Error> {
+        match value {
+            "low" => Ok(ReasoningEffort::Low),
+            "medium" => Ok(ReasoningEffort::Medium),
+            "high" => Ok(ReasoningEffort::High),
+            "none" => Ok(ReasoningEffort::None),
+            other => Err(Error::Config(format!(
+                "reasoning effort must be low, medium, high or none, not {other:?}"
+            ))),
+        }
+    }
+}
+
+/// Which tool, if any, the model must call.
+///
+/// In a configuration file: `"auto"`, `"none"`, `"required"`, or `{"tool": "<name>"}`.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToolChoice {
+    /// The model decides (the server's default when tools are offered).
+    Auto,
+    /// The model must not call a tool.
+    None,
+    /// The model must call at least one tool.
+    Required,
+    /// The model must call this tool, named as in its [`ToolSpec`].
+    Tool(String),
+}
+
+impl ToolChoice {
+    /// A choice that needs tools needs them offered: `Required` some, `Tool` that one.
+    pub(crate) fn check_offered(&self, offered: &[ToolSpec]) -> Result<(), String> {
+        match self {
+            ToolChoice::Required if offered.is_empty() => {
+                Err("tool_choice is required, but no tools are offered".into())
+            }
+            ToolChoice::Tool(name) if !offered.iter().any(|tool| &tool.name == name) => Err(
+                format!("tool_choice names tool {name:?}, which is not offered"),
+            ),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ToolChoice {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Named {
+            tool: String,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Word(String),
+            Named(Named),
+        }
+        let expected = r#"tool_choice must be "auto", "none", "required" or {"tool": "<name>"}"#;
+        match Form::deserialize(deserializer).map_err(|_| serde::de::Error::custom(expected))? {
+            Form::Word(word) => match word.as_str() {
+                "auto" => Ok(ToolChoice::Auto),
+                "none" => Ok(ToolChoice::None),
+                "required" => Ok(ToolChoice::Required),
+                _ => Err(serde::de::Error::custom(expected)),
+            },
+            Form::Named(Named { tool }) => Ok(ToolChoice::Tool(tool)),
+        }
+    }
+}
+
+/// The shape the answer must take.
+///
+/// In a configuration file: `{"type": "text"}`, `{"type": "json_object"}`,
+/// `{"type": "json_schema", "name": ..., "schema": {...}, "strict": true}` or
+/// `{"type": "grammar", "grammar": "<GBNF>"}`.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResponseFormat {
+    /// Free text (the default).
+    Text,
+    /// Any valid JSON object.
+    JsonObject,
+    /// JSON valid against `schema` (which must be a JSON object).
+    JsonSchema {
+        /// The schema's name.
+        name: String,
+        /// A JSON Schema.
+        schema: Value,
+        /// Whether the server must follow the schema exactly (sent only when true).
+        strict: bool,
+    },
+    /// Text matching a GBNF grammar (Fireworks' grammar mode).
+    Grammar(String),
+}
+
+impl<'de> Deserialize<'de> for ResponseFormat {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+        enum Form {
+            Text,
+            JsonObject,
+            JsonSchema {
+                name: String,
+                schema: Value,
+                #[serde(default)]
+                strict: bool,
+            },
+            Grammar {
+                grammar: String,
+            },
+        }
+        Ok(match Form::deserialize(deserializer)? {
+            Form::Text => ResponseFormat::Text,
+            Form::JsonObject => ResponseFormat::JsonObject,
+            Form::JsonSchema {
+                name,
+                schema,
+                strict,
+            } => ResponseFormat::JsonSchema {
+                name,
+                schema,
+                strict,
+            },
+            Form::Grammar { grammar } => ResponseFormat::Grammar(grammar),
+        })
+    }
+}
+
+/// Per-turn controls, carried through `dyn LlmProvider`. An unset field falls back to the
+/// provider's settings, then to the model's defaults; nothing unset is sent.
+///
+/// ```
+/// use fireworks_provider::{ReasoningEffort, RequestOptions, ToolChoice};
+///
+/// let options = RequestOptions::new()
+///     .with_temperature(0.2)
+///     .with_reasoning_effort(ReasoningEffort::Low)
+///     .with_tool_choice(ToolChoice::Tool("read_file".into()))
+///     .with_cache_key("conversation-7");
+/// assert_eq!(options.temperature, Some(0.2));
+/// ```
+///
+/// It also deserializes from a host's configuration (JSON, TOML, ...) with these field names;
+/// an unknown field or a bad value is an error naming the field.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RequestOptions {
+    /// The output cap (`max_tokens`).
+    pub max_tokens: Option<u32>,
+    /// Sampling temperature (finite, at least 0).
+    pub temperature: Option<f32>,
+    /// Nucleus sampling (finite, 0 to 1).
+    pub top_p: Option<f32>,
+    /// Top-k sampling.
+    pub top_k: Option<u32>,
+    /// Stop sequences (none empty); empty means unset.
+    pub stop: Vec<String>,
+    /// A seed for reproducible sampling.
+    pub seed: Option<u64>,
+    /// How hard a reasoning model thinks.
+    pub reasoning_effort: Option<ReasoningEffort>,
+    /// Which tool the model must call; sent only when tools are offered.
+    pub tool_choice: Option<ToolChoice>,
+    /// Whether the model may call several tools at once; sent only when tools are offered.
+    pub parallel_tool_calls: Option<bool>,
+    /// The shape the answer must take.
+    pub response_format: Option<ResponseFormat>,
+    /// This conversation's `prompt_cache_key`; `None`: derived from the conversation (when the
+    /// provider's cache affinity is on).
+    pub cache_key: Option<String>,
+    /// Also stream `ApiChunk::ToolCallDelta` items as tool calls arrive (default off; on when
+    /// either the request or the provider's defaults turn it on).
+    pub tool_call_deltas: bool,
+    /// Fields merged into the body last (server features this crate does not model); may
+    /// override any field but `model`, `messages` and `stream`.
+    pub extra_body: Map<String, Value>,
+    /// The conversation's size in tokens up to its last assistant message, as the server counted
+    /// it (see [`RequestOptions::with_last_usage`]). On servers that do not trim `max_tokens`
+    /// themselves, the output budget then estimates only the messages after it.
+    pub conversation_tokens: Option<u64>,
+}
+
+impl RequestOptions {
+    /// No options set: everything falls back to the provider's defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets [`RequestOptions::max_tokens`].
+    pub fn with_max_tokens(mut self, max_tokens: u32) -> Self {
+        self.max_tokens = Some(max_tokens);
+        self
+    }
+
+    /// Sets [`RequestOptions::temperature`].
+    pub fn with_temperature(mut self, temperature: f32) -> Self {
+        self.temperature = Some(temperature);
+        self
+    }
+
+    /// Sets [`RequestOptions::top_p`].
+    pub fn with_top_p(mut self, top_p: f32) -> Self {
+        self.top_p = Some(top_p);
+        self
+    }
+
+    /// Sets [`RequestOptions::top_k`].
+    pub fn with_top_k(mut self, top_k: u32) -> Self {
+        self.top_k = Some(top_k);
+        self
+    }
+
+    /// Sets [`RequestOptions::stop`].
+    pub fn with_stop<S: Into<String>>(mut self, stop: impl IntoIterator<Item = S>) -> Self {
+        self.stop = stop.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets [`RequestOptions::seed`].
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Sets [`RequestOptions::reasoning_effort`].
+    pub fn with_reasoning_effort(mut self, effort: ReasoningEffort) -> Self {
+        self.reasoning_effort = Some(effort);
+        self
+    }
+
+    /// Sets [`RequestOptions::tool_choice`].
+    pub fn with_tool_choice(mut self, choice: ToolChoice) -> Self {
+        self.tool_choice = Some(choice);
+        self
+    }
+
+    /// Sets [`RequestOptions::parallel_tool_calls`].
+    pub fn with_parallel_tool_calls(mut self, parallel: bool) -> Self {
+        self.parallel_tool_calls = Some(parallel);
+        self
+    }
+
+    /// Sets [`RequestOptions::response_format`].
+    pub fn with_response_format(mut self, format: ResponseFormat) -> Self {
+        self.response_format = Some(format);
+        self
+    }
+
+    /// Sets [`RequestOptions::cache_key`].
+    pub fn with_cache_key(mut self, key: impl Into<String>) -> Self {
+        self.cache_key = Some(key.into());
+        self
+    }
+
+    /// Sets [`RequestOptions::tool_call_deltas`].
+    pub fn with_tool_call_deltas(mut self, enabled: bool) -> Self {
+        self.tool_call_deltas = enabled;
+        self
+    }
+
+    /// Adds one field to [`RequestOptions::extra_body`].
+    pub fn with_extra_body(mut self, key: impl Into<String>, value: Value) -> Self {
+        self.extra_body.insert(key.into(), value);
+        self
+    }
+
+    /// Sets [`RequestOptions::conversation_tokens`] from the last turn's usage: its prompt plus
+    /// its output is the conversation up to the assistant message that turn produced.
+    pub fn with_last_usage(mut self, usage: &Usage) -> Self {
+        self.conversation_tokens = Some(usage.input_tokens.saturating_add(usage.output_tokens));
+        self
+    }
+
+    /// The checks on the options, and of `tool_choice` against the tools on offer; the rule
+    /// broken, when one is.
+    pub(crate) fn check(&self, offered: &[ToolSpec]) -> Result<(), String> {
+        self.check_values()?;
+        self.tool_choice
+            .as_ref()
+            .map_or(Ok(()), |choice| choice.check_offered(offered))
+    }
+
+    /// The checks that need nothing but the options (all but `tool_choice`'s).
+    pub(crate) fn check_values(&self) -> Result<(), String> {
+        if self.max_tokens == Some(0) {
+            return Err("max_tokens must be at least 1".into());
+        }
+        if let Some(t) = self.temperature
+            && !(t.is_finite() && t >= 0.0)
+        {
+            return Err(format!(
+                "temperature must be a finite number of at least 0, not {t}"
+            ));
+        }
+        if let Some(p) = self.top_p
+            && !(p.is_finite() && (0.0..=1.0).contains(&p))
+        {
+            return Err(format!(
+                "top_p must be a finite number from 0 to 1, not {p}"
+            ));
+        }
+        if let Some(index) = self.stop.iter().position(String::is_empty) {
+            return Err(format!("stop sequence {index} is empty"));
+        }
+        match &self.response_format {
+            Some(ResponseFormat::JsonSchema { name, schema, .. }) => {
+                if name.is_empty() {
+                    return Err("the response format's JSON schema has an empty name".into());
+                }
+                if !schema.is_object() {
+                    return Err(format!(
+                        "the response format's JSON schema {name:?} is not a JSON object"
+                    ));
+                }
+            }
+            Some(ResponseFormat::Grammar(grammar)) if grammar.trim().is_empty() => {
+                return Err("the response format's grammar is empty".into());
+            }
+            _ => {}
+        }
+        if self.cache_key.as_deref() == Some("") {
+            return Err("cache_key is empty".into());
+        }
+        if let Some(key) = ["model", "messages", "stream"]
+            .into_iter()
+            .find(|key| self.extra_body.contains_key(*key))
+        {
+            return Err(format!(
+                "extra_body may not replace `{key}` (the provider owns it)"
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl<'de> Deserialize<'de> for RequestOptions {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map = Map::deserialize(deserializer)?;
+        Self::from_fields(Fields::new(map)).map_err(serde::de::Error::custom)
+    }
+}
+
+impl RequestOptions {
+    fn from_fields(mut fields: Fields) -> Result<Self, String> {
+        let options = RequestOptions {
+            max_tokens: fields.take(&["max_tokens"])?,
+            temperature: fields.take(&["temperature"])?,
+            top_p: fields.take(&["top_p"])?,
+            top_k: fields.take(&["top_k"])?,
+            stop: fields.take(&["stop"])?.unwrap_or_default(),
+            seed: fields.take(&["seed"])?,
+            reasoning_effort: fields.take(&["reasoning_effort"])?,
+            tool_choice: fields.take(&["tool_choice"])?,
+            parallel_tool_calls: fields.take(&["parallel_tool_calls"])?,
+            response_format: fields.take(&["response_format"])?,
+            cache_key: fields.take(&["cache_key"])?,
+            tool_call_deltas: fields.take(&["tool_call_deltas"])?.unwrap_or(false),
+            extra_body: fields.take(&["extra_body"])?.unwrap_or_default(),
+            conversation_tokens: fields.take(&["conversation_tokens"])?,
+        };
+        fields.finish()?;
+        // A named tool can only be checked against a request's tools.
+        options.check_values()?;
+        Ok(options)
+    }
+}
+
+/// What one request sends, after layering the request's options over the provider's defaults
+/// and the model's. Borrowed: nothing is copied.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Resolved<'a> {
+    pub max_tokens: u32,
+    pub temperature: Option<f32>,
+    pub top_p: Option<f32>,
+    pub top_k: Option<u32>,
+    pub stop: &'a [String],
+    pub seed: Option<u64>,
+    pub reasoning_effort: Option<ReasoningEffort>,
+    pub tool_choice: Option<&'a ToolChoice>,
+    pub parallel_tool_calls: Option<bool>,
+    pub response_format: Option<&'a ResponseFormat>,
+    pub cache_key: Option<&'a str>,
+    pub conversation_tokens: Option<u64>,
+    /// The request's extra fields, then the defaults' (a key in both: the request's wins).
+    pub extra_body: [&'a Map<String, Value>; 2],
+}
+
+impl<'a> Resolved<'a> {
+    /// Layers `request` over `defaults` over `model`, field by field.
+    pub fn new(
+        request: &'a RequestOptions,
+        defaults: &'a RequestOptions,
+        model: &ModelInfo,
+    ) -> Self {
+        let stop = if request.stop.is_empty() {
+            &defaults.stop
+        } else {
+            &request.stop
+        };
+        Resolved {
+            max_tokens: request
+                .max_tokens
+                .or(defaults.max_tokens)
+                .unwrap_or(model.max_tokens),
+            temperature: request
+                .temperature
+                .or(defaults.temperature)
+                .or(model.default_temperature),
+            top_p: request.top_p.or(defaults.top_p),
+            top_k: request.top_k.or(defaults.top_k),
+            stop,
+            seed: request.seed.or(defaults.seed),
+            reasoning_effort: request.reasoning_effort.or(defaults.reasoning_effort),
+            tool_choice: request
+                .tool_choice
+                .as_ref()
+                .or(defaults.tool_choice.as_ref()),
+            parallel_tool_calls: request.parallel_tool_calls.or(defaults.parallel_tool_calls),
+            response_format: request
+                .response_format
+                .as_ref()
+                .or(defaults.response_format.as_ref()),
+            cache_key: request
+                .cache_key
+                .as_deref()
+                .or(defaults.cache_key.as_deref()),
+            conversation_tokens: request.conversation_tokens,
+            extra_body: [&request.extra_body, &defaults.extra_body],
+        }
+    }
+
+    /// Whether `extra_body` sets `key` (so the modeled field is not written).
+    pub fn overridden(&self, key: &str) -> bool {
+        self.extra_body.iter().any(|extra| extra.contains_key(key))
+    }
+
+    /// The extra fields to write, each once.
+    pub fn extra_fields(&self) -> impl Iterator<Item = (&'a String, &'a Value)> {
+        let [request, defaults] = self.extra_body;
+        request.iter().chain(
+            defaults
+                .iter()
+                .filter(move |(key, _)| !request.contains_key(*key)),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn tool(name: &str) -> ToolSpec {
+        ToolSpec::new(name, "", json!({"type": "object"}))
+    }
+
+    fn rule(options: RequestOptions, tools: &[ToolSpec]) -> String {
+        options.check(tools).expect_err("refused")
+    }
+
+    #[test]
+    fn reasoning_effort_parses_from_its_wire_names() {
+        assert_eq!(
+            "high".parse::<ReasoningEffort>().unwrap(),
+            ReasoningEffort::High
+        );
+        assert_eq!(
+            "none".parse::<ReasoningEffort>().unwrap(),
+            ReasoningEffort::None
+        );
+        assert!(matches!(
+            "max".parse::<ReasoningEffort>(),
+            Err(Error::Config(_))
+        ));
+    }
+
+    #[test]
+    fn bad_values_are_refused_naming_the_rule() {
+        let o = RequestOptions::new;
+        assert!(rule(o().with_temperature(f32::NAN), &[]).contains("temperature"));
+        assert!(rule(o().with_temperature(f32::INFINITY), &[]).contains("temperature"));
+        assert!(rule(o().with_temperature(-0.5), &[]).contains("temperature"));
+        assert!(rule(o().with_top_p(f32::NAN), &[]).contains("top_p"));
+        assert!(rule(o().with_top_p(1.5), &[]).contains("top_p"));
+        assert!(rule(o().with_max_tokens(0), &[]).contains("max_tokens"));
+        assert_eq!(
+            rule(o().with_stop(["END", ""]), &[]),
+            "stop sequence 1 is empty"
+        );
+        assert!(rule(o().with_cache_key(""), &[]).contains("cache_key"));
+        assert!(o().with_temperature(0.0).with_top_p(1.0).check(&[]).is_ok());
+    }
+
+    #[test]
+    fn tool_choice_must_name_an_offered_tool() {
+        let choose =
+            |name: &str| RequestOptions::new().with_tool_choice(ToolChoice::Tool(name.into()));
+        let offered = [tool("read_file"), tool("list_dir")];
+        assert!(choose("list_dir").check(&offered).is_ok());
+        let refused = rule(choose("write_file"), &offered);
+        assert!(refused.contains("\"write_file\""), "{refused}");
+        let required = RequestOptions::new().with_tool_choice(ToolChoice::Required);
+        assert!(rule(required.clone(), &[]).contains("no tools"));
+        assert!(required.check(&offered).is_ok());
+    }
+
+    #[test]
+    fn schemas_must_be_objects_and_grammars_not_empty() {
+        let schema = |schema: Value| {
+            RequestOptions::new().with_response_format(ResponseFormat::JsonSchema {
+                name: "answer".into(),
+                schema,
+                strict: true,
+            })
+        };
+        assert!(schema(json!({"type": "object"})).check(&[]).is_ok());
+        assert!(rule(schema(json!("object")), &[]).contains("not a JSON object"));
+        assert!(rule(schema(json!([1])), &[]).contains("\"answer\""));
+        let grammar =
+            RequestOptions::new().with_response_format(ResponseFormat::Grammar(" ".into()));
+        assert!(rule(grammar, &[]).contains("grammar"));
+    }
+
+    #[test]
+    fn extra_body_may_not_replace_what_the_provider_owns() {
+        for key in ["model", "messages", "stream"] {
+            let options = RequestOptions::new().with_extra_body(key, json!(1));
+            assert!(rule(options, &[]).contains(&format!("`{key}`")));
+        }
+        let fine = RequestOptions::new().with_extra_body("temperature", json!(0.1));
+        assert!(fine.check(&[]).is_ok());
+    }
+
+    #[test]
+    fn layering_is_field_by_field_request_then_defaults_then_model() {
+        let mut model = ModelInfo::unknown("m");
+        model.default_temperature = Some(1.0);
+        model.max_tokens = 9_000;
+        let defaults = RequestOptions::new()
+            .with_temperature(0.7)
+            .with_top_p(0.9)
+            .with_stop(["STOP"])
+            .with_extra_body("user", json!("defaults"))
+            .with_extra_body("logprobs", json!(true));
+        let request = RequestOptions::new()
+            .with_temperature(0.2)
+            .with_extra_body("user", json!("request"));
+        let resolved = Resolved::new(&request, &defaults, &model);
+        assert_eq!(resolved.temperature, Some(0.2));
+        assert_eq!(resolved.top_p, Some(0.9));
+        assert_eq!(resolved.stop, ["STOP"]);
+        assert_eq!(resolved.max_tokens, 9_000);
+        assert_eq!(resolved.top_k, None);
+        let extra: Vec<_> = resolved.extra_fields().collect();
+        assert_eq!(
+            extra,
+            [
+                (&"user".to_owned(), &json!("request")),
+                (&"logprobs".to_owned(), &json!(true))
+            ]
+        );
+        let none = RequestOptions::new();
+        let from_model = Resolved::new(&none, &none, &model);
+        assert_eq!(from_model.temperature, Some(1.0));
+        assert_eq!(from_model.top_p, None);
+    }
+
+    #[test]
+    fn deserializes_from_a_config_object_naming_bad_fields() {
+        let options: RequestOptions = serde_json::from_value(json!({
+            "temperature": 0.3,
+            "reasoning_effort": "high",
+            "tool_choice": {"tool": "read_file"},
+            "response_format": {"type": "json_schema", "name": "a", "schema": {"type": "object"}},
+            "stop": ["###"],
+            "extra_body": {"user": "u1"},
+        }))
+        .unwrap();
+        assert_eq!(options.temperature, Some(0.3));
+        assert_eq!(options.reasoning_effort, Some(ReasoningEffort::High));
+        assert_eq!(
+            options.tool_choice,
+            Some(ToolChoice::Tool("read_file".into()))
+        );
+        assert!(matches!(
+            options.response_format,
+            Some(ResponseFormat::JsonSchema { strict: false, .. })
+        ));
+        let error = |value: Value| {
+            serde_json::from_value::<RequestOptions>(value)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(error(json!({"temprature": 1})).contains("unknown field `temprature`"));
+        assert!(error(json!({"temperature": "hot"})).contains("field `temperature`"));
+        assert!(error(json!({"reasoning_effort": "max"})).contains("field `reasoning_effort`"));
+        assert!(error(json!({"tool_choice": "sometimes"})).contains("tool_choice must be"));
+        assert!(error(json!({"top_p": 2.0})).contains("top_p must be"));
+        assert!(error(json!({"extra_body": {"model": "x"}})).contains("`model`"));
+    }
+}
