@@ -69,9 +69,8 @@ async fn one_key_per_conversation_stable_across_turns() {
 #[tokio::test]
 async fn affinity_can_be_turned_off_or_given_by_the_host_through_the_trait() {
     let server = server().await;
-    let provider: Arc<dyn LlmProvider> = Arc::new(
-        FireworksProvider::new(settings(&server).with_cache_affinity(false)).unwrap(),
-    );
+    let provider: Arc<dyn LlmProvider> =
+        Arc::new(FireworksProvider::new(settings(&server).with_cache_affinity(false)).unwrap());
     let turn = |key: Option<&str>| {
         let request = conversation("fix the parser", 1);
         match key {
