@@ -22,8 +22,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use fireworks_provider::{
-    ApiChunk, ChatRequest, ContentBlock, FinishReason, FireworksProvider, FireworksSettings,
-    LlmProvider, Message, Role, ToolCall, ToolSpec, Usage,
+    ApiChunk, ChatRequest, FinishReason, FireworksProvider, FireworksSettings, LlmProvider,
+    Message, ToolCall, ToolSpec, Turn, Usage,
 };
 use futures::StreamExt;
 use serde_json::json;
@@ -95,64 +95,39 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let (mut usages, mut done) = (Vec::<Usage>::new(), false);
     for _ in 0..MAX_TURNS {
         let request = ChatRequest::new(SYSTEM, messages.clone()).with_tools(Tools::specs());
-        let mut stream = provider.create_message(request);
-        let (mut reasoning, mut text, mut calls, mut finish) =
-            (String::new(), String::new(), Vec::<ToolCall>::new(), None);
-        while let Some(chunk) = stream.next().await {
-            match chunk.inspect_err(|_| out.end_line())? {
-                ApiChunk::Reasoning(part) => out.show(&part, true, &mut reasoning),
-                ApiChunk::Text(part) => out.show(&part, false, &mut text),
-                ApiChunk::ToolCall(call) => calls.push(call),
-                ApiChunk::Usage(usage) => usages.push(usage),
-                ApiChunk::Retrying { reason, delay, .. } => {
-                    eprintln!("({reason}; retrying in {delay:.1?})")
+        // Render each chunk as it streams; the whole turn comes back at the end.
+        let shown = provider
+            .create_message(request)
+            .inspect(|chunk| match chunk {
+                Ok(ApiChunk::Reasoning(part)) => out.show(part, true),
+                Ok(ApiChunk::Text(part)) => out.show(part, false),
+                Ok(ApiChunk::Retrying { reason, delay, .. }) => {
+                    out.line(&format!("({reason}; retrying in {delay:.1?})"))
                 }
-                ApiChunk::Finish(reason) => finish = Some(reason),
-                _ => {}
-            }
-        }
+                Ok(_) => {}
+                Err(_) => out.end_line(),
+            });
+        let turn = Turn::collect(shown).await?;
         out.end_line();
+        usages.extend(turn.usage.clone());
 
-        // The assistant's turn as it happened, then one result per tool call.
-        let mut said = Vec::new();
-        if !reasoning.is_empty() {
-            said.push(ContentBlock::Reasoning { text: reasoning });
-        }
-        if !text.is_empty() {
-            said.push(ContentBlock::Text { text });
-        }
+        // The assistant's turn goes into the history as it is (malformed tool arguments
+        // included, byte for byte), then one result per tool call.
         let mut results = Vec::new();
-        for call in calls {
-            let (text, is_error, mark) = match tools.run(&call) {
-                Ok(output) => (output, false, String::new()),
-                Err(why) => (why.clone(), true, format!("  ✗ {why}")),
+        for call in &turn.tool_calls {
+            let (text, mark) = match tools.run(call) {
+                Ok(output) => (output, String::new()),
+                Err(why) => (format!("error: {why}"), format!("  ✗ {why}")),
             };
             out.line(&format!("→ {} {}{mark}", call.name, call.arguments));
-            results.push(ContentBlock::ToolResult {
-                tool_use_id: call.id.clone(),
-                content: vec![ContentBlock::Text { text }],
-                is_error,
-            });
-            // Malformed arguments were reported to the model; the history gets an empty object.
-            let input = call.parse_arguments().unwrap_or_else(|_| json!({}));
-            said.push(ContentBlock::ToolUse {
-                id: call.id,
-                name: call.name,
-                input,
-            });
+            results.push(Message::tool_result(&call.id, text));
         }
-        messages.push(Message {
-            role: Role::Assistant,
-            content: said,
-        });
-        if finish != Some(FinishReason::ToolCalls) || results.is_empty() {
+        messages.push(turn.message);
+        if turn.finish != FinishReason::ToolCalls || results.is_empty() {
             done = true;
             break;
         }
-        messages.push(Message {
-            role: Role::User,
-            content: results,
-        });
+        messages.extend(results);
     }
 
     if !usages.is_empty() {
@@ -206,11 +181,7 @@ impl Tools {
             "properties": {"path": {"type": "string", "description": "relative to the working directory"}},
             "required": ["path"],
         });
-        let spec = |name: &str, description: &str| ToolSpec {
-            name: name.into(),
-            description: description.into(),
-            input_schema: schema.clone(),
-        };
+        let spec = |name: &str, description: &str| ToolSpec::new(name, description, schema.clone());
         vec![
             spec(
                 "list_dir",
@@ -276,8 +247,8 @@ struct Printer {
 }
 
 impl Printer {
-    /// Prints one streamed part and keeps it.
-    fn show(&mut self, part: &str, reasoning: bool, kept: &mut String) {
+    /// Prints one streamed part.
+    fn show(&mut self, part: &str, reasoning: bool) {
         if self.in_reasoning && !reasoning {
             self.end_line();
             println!();
@@ -288,7 +259,6 @@ impl Printer {
         print!("{on}{part}{off}");
         let _ = std::io::stdout().flush();
         self.mid_line = !part.ends_with('\n') && (self.mid_line || !part.is_empty());
-        kept.push_str(part);
     }
 
     fn end_line(&mut self) {

@@ -4,13 +4,11 @@
 //! [`TurnBuilder`] is the sans-IO fold (a host that renders chunks as they come pushes each
 //! one); [`Turn::collect`] drives a whole [`ApiStream`] through it.
 
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::provider::{
-    ApiChunk, ApiStream, ContentBlock, FinishReason, Message, Role, ToolCall, Usage,
-};
+use crate::provider::{ApiChunk, ContentBlock, FinishReason, Message, Role, ToolCall, Usage};
 
 /// A finished turn, collected from its stream: what a host appends to the conversation.
 ///
@@ -42,9 +40,13 @@ pub struct Turn {
 }
 
 impl Turn {
-    /// Drives `stream` to its end (`Retrying` chunks skipped) and returns the turn; the first
-    /// error item is returned instead.
-    pub async fn collect(mut stream: ApiStream) -> Result<Turn, Error> {
+    /// Drives `stream` (an [`ApiStream`](crate::ApiStream), or one a host wrapped to render
+    /// each chunk as it passes) to its end, `Retrying` chunks skipped, and returns the turn; the
+    /// first error item is returned instead.
+    pub async fn collect(
+        stream: impl Stream<Item = Result<ApiChunk, Error>>,
+    ) -> Result<Turn, Error> {
+        let mut stream = std::pin::pin!(stream);
         let mut builder = TurnBuilder::new();
         while let Some(chunk) = stream.next().await {
             builder.push(&chunk?);
