@@ -179,7 +179,7 @@ impl Completion {
                     }
                 }
                 for call in delta.tool_calls.iter().flatten() {
-                    self.tools.push(call.fragment());
+                    self.tools.push(call.fragment())?;
                 }
             }
             if let Some(reason) = choice.finish_reason.filter(|r| !r.is_empty()) {

@@ -69,7 +69,7 @@ pub use reasoning::{ThinkPart, ThinkSplitter};
 pub use request::{ReasoningEffort, SamplingOptions};
 pub use retry::RetryPolicy;
 pub use sse::{DEFAULT_MAX_EVENT_BYTES, SseDecoder, SseError, SseEvent};
-pub use tools::{ToolCallAssembler, ToolCallFragment};
+pub use tools::{MAX_TOOL_CALLS, ToolCallAssembler, ToolCallFragment};
 
 /// The README's code, compiled as a doc test so that it stays true.
 #[cfg(doctest)]
