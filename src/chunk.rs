@@ -60,9 +60,13 @@ pub struct WireDelta<'a> {
     /// Answer text (possibly with inline `<think>` reasoning).
     #[serde(default, borrow, deserialize_with = "optional_str")]
     pub content: Option<Cow<'a, str>>,
-    /// Reasoning sent beside the content.
+    /// Reasoning sent beside the content (Fireworks, DeepSeek, older vLLM).
     #[serde(default, borrow, deserialize_with = "optional_str")]
     pub reasoning_content: Option<Cow<'a, str>>,
+    /// Reasoning sent beside the content under its newer name (vLLM 0.11 and later,
+    /// OpenRouter, Ollama); read exactly like `reasoning_content`.
+    #[serde(default, borrow, deserialize_with = "optional_str")]
+    pub reasoning: Option<Cow<'a, str>>,
     /// Tool-call fragments.
     #[serde(default, borrow)]
     pub tool_calls: Option<Vec<WireToolCall<'a>>>,
@@ -371,6 +375,20 @@ mod tests {
             }
         }
         assert!(parse(r#"{"choices":[],"error":null}"#).is_ok());
+    }
+
+    #[test]
+    fn reasoning_is_read_like_reasoning_content() {
+        let chunk = parse(
+            r#"{"choices":[{"delta":{"reasoning_content":"a","reasoning":"b\n","content":"c"}}]}"#,
+        )
+        .unwrap();
+        let delta = chunk.choice.unwrap().delta.unwrap();
+        assert_eq!(delta.reasoning_content.as_deref(), Some("a"));
+        assert_eq!(delta.reasoning.as_deref(), Some("b\n"));
+        assert_eq!(delta.content.as_deref(), Some("c"));
+        let chunk = parse(r#"{"choices":[{"delta":{"reasoning":null}}]}"#).unwrap();
+        assert_eq!(chunk.choice.unwrap().delta.unwrap().reasoning, None);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! reason comes), then one [`Usage`], then [`ApiChunk::Finish`] last. The HTTP layer feeds it;
 //! hosts with a transport of their own can feed it too.
 
-use crate::chunk::{WireChunk, parse_event};
+use crate::chunk::{WireChunk, WireDelta, parse_event};
 use crate::error::Error;
 use crate::provider::{ApiChunk, FinishReason, ModelInfo, Prices, ReasoningStyle, Usage};
 use crate::reasoning::{ThinkPart, ThinkSplitter};
@@ -160,10 +160,22 @@ impl Completion {
         let WireChunk { choice, usage, .. } = parse_event(data).map_err(|err| *err)?;
         if let Some(choice) = choice {
             if let Some(delta) = choice.delta {
-                if let Some(reasoning) = delta.reasoning_content.filter(|r| !r.is_empty()) {
-                    out.push(ApiChunk::Reasoning(reasoning.into_owned()));
+                let WireDelta {
+                    content,
+                    reasoning_content,
+                    reasoning,
+                    tool_calls,
+                } = delta;
+                // Both reasoning fields are read, in this order, should a server send both;
+                // the same text in both is read once (vLLM 0.11 to 0.14 mirror `reasoning`
+                // into `reasoning_content`).
+                let reasoning = reasoning.filter(|text| reasoning_content.as_ref() != Some(text));
+                for reasoning in [reasoning_content, reasoning].into_iter().flatten() {
+                    if !reasoning.is_empty() {
+                        out.push(ApiChunk::Reasoning(reasoning.into_owned()));
+                    }
                 }
-                if let Some(content) = delta.content.filter(|c| !c.is_empty()) {
+                if let Some(content) = content.filter(|c| !c.is_empty()) {
                     // Text that needs no splitting is moved on, not copied: text that had
                     // escapes is already an owned string, unescaped by the chunk parser.
                     match self.splitter.pass_through(&content) {
@@ -178,7 +190,7 @@ impl Completion {
                             .push(&content, |part| out.push(part_chunk(part))),
                     }
                 }
-                for call in delta.tool_calls.iter().flatten() {
+                for call in tool_calls.iter().flatten() {
                     self.tools.push(call.fragment())?;
                 }
             }
