@@ -172,6 +172,9 @@ impl Completion {
                 let reasoning = reasoning.filter(|text| reasoning_content.as_ref() != Some(text));
                 for reasoning in [reasoning_content, reasoning].into_iter().flatten() {
                     if !reasoning.is_empty() {
+                        // The server keeps reasoning out of the content: the content is answer.
+                        self.splitter
+                            .reasoning_arrives_separately(|part| out.push(part_chunk(part)));
                         out.push(ApiChunk::Reasoning(reasoning.into_owned()));
                     }
                 }
