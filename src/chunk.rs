@@ -277,6 +277,51 @@ pub fn parse_event(data: &[u8]) -> Result<WireChunk<'_>, Box<Error>> {
     Ok(chunk)
 }
 
+/// Reads an event the server named `error` (its SSE `event` field): whatever its data holds, it
+/// is the server's error, with the server's words as the message: `{"error":..}` in any of the
+/// shapes [`ApiError::from_json`] reads, `{"message":..}`, `{"detail":..}`, a JSON string, or
+/// plain text.
+pub fn error_event(data: &[u8]) -> Error {
+    let text = String::from_utf8_lossy(data);
+    let text = text.trim();
+    if text.is_empty() {
+        return Error::Server(ApiError {
+            status: None,
+            message: "the server sent an error event without a message".to_owned(),
+            code: None,
+            request_id: None,
+        });
+    }
+    let value = serde_json::from_str::<serde_json::Value>(text).ok();
+    if let Some(error) = value
+        .as_ref()
+        .and_then(|value| ApiError::from_json(None, value))
+    {
+        return Error::Server(error);
+    }
+    let message = match &value {
+        Some(serde_json::Value::String(message)) => Some(message.clone()),
+        Some(serde_json::Value::Object(fields)) => ["message", "detail"]
+            .iter()
+            .find_map(|key| fields.get(*key))
+            .map(|message| match message {
+                serde_json::Value::String(message) => message.clone(),
+                other => other.to_string(),
+            }),
+        _ => None,
+    };
+    Error::Server(match message {
+        Some(message) => ApiError {
+            status: None,
+            message,
+            code: None,
+            request_id: None,
+        },
+        // Not JSON, or JSON with no message in it: the text itself.
+        None => ApiError::from_body(None, text),
+    })
+}
+
 /// The start of an event's text, for error messages.
 fn excerpt(data: &[u8]) -> String {
     const MAX: usize = 200;
@@ -389,6 +434,30 @@ mod tests {
         assert_eq!(delta.content.as_deref(), Some("c"));
         let chunk = parse(r#"{"choices":[{"delta":{"reasoning":null}}]}"#).unwrap();
         assert_eq!(chunk.choice.unwrap().delta.unwrap().reasoning, None);
+    }
+
+    #[test]
+    fn a_named_error_event_is_an_error_whatever_its_data() {
+        for (data, message) in [
+            (r#"{"message":"overloaded"}"#, "overloaded"),
+            (r#"{"error":{"message":"boom","code":500}}"#, "boom"),
+            (r#"{"error":"overloaded"}"#, "overloaded"),
+            (r#"{"detail":"Service Unavailable"}"#, "Service Unavailable"),
+            (r#"{"detail":[{"msg":"bad"}]}"#, r#"[{"msg":"bad"}]"#),
+            (r#""overloaded""#, "overloaded"),
+            ("upstream timed out", "upstream timed out"),
+            ("{not json", "{not json"),
+            (r#"{"status":"down"}"#, r#"{"status":"down"}"#),
+            ("", "the server sent an error event without a message"),
+        ] {
+            match error_event(data.as_bytes()) {
+                Error::Server(error) => {
+                    assert_eq!(error.message, message, "{data}");
+                    assert_eq!(error.status, None, "{data}");
+                }
+                other => panic!("{data}: {other:?}"),
+            }
+        }
     }
 
     #[test]

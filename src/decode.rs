@@ -6,11 +6,11 @@
 //! reason comes), then one [`Usage`], then [`ApiChunk::Finish`] last. The HTTP layer feeds it;
 //! hosts with a transport of their own can feed it too.
 
-use crate::chunk::{WireChunk, WireDelta, parse_event};
+use crate::chunk::{WireChunk, WireDelta, error_event, parse_event};
 use crate::error::Error;
 use crate::provider::{ApiChunk, FinishReason, ModelInfo, Prices, ReasoningStyle, Usage};
 use crate::reasoning::{ThinkPart, ThinkSplitter};
-use crate::sse::{SseDecoder, SseError};
+use crate::sse::{SseDecoder, SseError, SseEvent};
 use crate::tools::ToolCallAssembler;
 
 /// Decodes one completion's response body.
@@ -83,22 +83,25 @@ impl StreamDecoder {
     }
 
     /// Takes the next bytes of the body and appends the chunks they complete to `out`. On an
-    /// error, `out` still holds every chunk decoded before it; the decoder must not be fed
-    /// again.
+    /// error, `out` holds every chunk decoded before it, text the splitter was holding back
+    /// included; the decoder must not be fed again.
     pub fn push(&mut self, bytes: &[u8], out: &mut Vec<ApiChunk>) -> Result<(), Error> {
         let completion = &mut self.completion;
         let mut failure = None;
         let framed = self.sse.push(bytes, |event| {
             if failure.is_none()
-                && let Err(err) = completion.on_event(event.data, out)
+                && let Err(err) = completion.on_event(event, out)
             {
                 failure = Some(err);
             }
         });
-        match (failure, framed) {
-            (Some(err), _) => Err(err),
-            (None, Err(err)) => Err(sse_error(err)),
-            (None, Ok(())) => Ok(()),
+        let failure = failure.or_else(|| framed.err().map(sse_error));
+        match failure {
+            Some(err) => {
+                completion.flush_text(out);
+                Err(err)
+            }
+            None => Ok(()),
         }
     }
 
@@ -148,9 +151,14 @@ fn sse_error(err: SseError) -> Error {
 }
 
 impl Completion {
-    fn on_event(&mut self, data: &[u8], out: &mut Vec<ApiChunk>) -> Result<(), Error> {
+    fn on_event(&mut self, event: SseEvent<'_>, out: &mut Vec<ApiChunk>) -> Result<(), Error> {
         if self.done {
             return Ok(());
+        }
+        let data = event.data;
+        if event.event == "error" {
+            self.events += 1;
+            return Err(error_event(data));
         }
         self.events += 1;
         if data.trim_ascii() == b"[DONE]" {

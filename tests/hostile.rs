@@ -1,5 +1,6 @@
 //! A server that is merely different, or hostile: the decoder never panics (these tests run with
-//! overflow checks on), bounds what it holds, and never repeats an id it makes up.
+//! overflow checks on), bounds what it holds, never repeats an id it makes up, and reads the
+//! error shapes other servers send, after every chunk decoded before them.
 
 mod support;
 
@@ -92,4 +93,45 @@ fn made_up_tool_call_ids_never_repeat_across_turns() {
         }
     }
     assert_eq!(ids.len(), 6);
+}
+
+// ---- Error events ----------------------------------------------------------------------------
+
+#[test]
+fn an_event_named_error_is_a_server_error_in_the_servers_words_whatever_its_shape() {
+    for data in [
+        r#"{"message":"overloaded"}"#,
+        r#"{"error":{"message":"overloaded","code":503}}"#,
+        r#"{"error":"overloaded"}"#,
+        r#"{"detail":"overloaded"}"#,
+        r#""overloaded""#,
+        "overloaded",
+    ] {
+        let body = delta_event(json!({"content": "Partial"}))
+            + &format!("event: error\ndata: {data}\n\n")
+            + &delta_event(json!({"content": " never read"}))
+            + &finish_events("stop");
+        let items = decode_whole(&model(), body.as_bytes());
+        let [Ok(ApiChunk::Text(text)), Err(Error::Server(error))] = items.as_slice() else {
+            panic!("{data}: {items:?}");
+        };
+        assert_eq!(text, "Partial", "{data}");
+        assert_eq!(
+            (error.message.as_str(), error.status),
+            ("overloaded", None),
+            "{data}"
+        );
+    }
+}
+
+#[test]
+fn text_held_back_before_an_error_event_is_still_delivered_first() {
+    // `<thi` might still become `<think>`, so the splitter holds it; the error ends the stream,
+    // and what was streamed before it reaches the host before the error does.
+    let body = delta_event(json!({"content": "<thi"})) + "event: error\ndata: gone\n\n";
+    let items = decode_whole(&model(), body.as_bytes());
+    let [Ok(ApiChunk::Text(text)), Err(Error::Server(error))] = items.as_slice() else {
+        panic!("{items:?}");
+    };
+    assert_eq!((text.as_str(), error.message.as_str()), ("<thi", "gone"));
 }
