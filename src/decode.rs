@@ -160,8 +160,13 @@ impl Completion {
             self.events += 1;
             return Err(error_event(data));
         }
+        let data = data.trim_ascii();
+        if data.is_empty() {
+            // `data:` with nothing after it: no chunk in it to read (a keep-alive, in effect).
+            return Ok(());
+        }
         self.events += 1;
-        if data.trim_ascii() == b"[DONE]" {
+        if data == b"[DONE]" {
             self.complete(out);
             return Ok(());
         }
