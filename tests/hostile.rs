@@ -30,11 +30,11 @@ fn finish_events(reason: &str) -> String {
     format!("data: {finish}\n\ndata: [DONE]\n\n")
 }
 
-/// The recorded bodies under tests/fixtures/stream.
+/// The recorded bodies under tests/fixtures/stream and tests/fixtures/servers.
 fn recorded_bodies() -> Vec<Vec<u8>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let mut bodies = Vec::new();
-    for dir in ["stream"] {
+    for dir in ["stream", "servers"] {
         let mut paths: Vec<_> = std::fs::read_dir(root.join(dir))
             .unwrap()
             .map(|entry| entry.unwrap().path())

@@ -1,5 +1,7 @@
-//! Replays every recorded stream in tests/fixtures/stream through the sans-IO decoder, cut in
-//! every way the network could cut it, and checks the chunks against the fixture's expectation.
+//! Replays every recorded stream in tests/fixtures/stream (Fireworks and hostile shapes) and
+//! tests/fixtures/servers (other OpenAI-compatible servers, see the README there) through the
+//! sans-IO decoder, cut in every way the network could cut it, and checks the chunks against
+//! the fixture's expectation.
 
 mod support;
 
@@ -28,7 +30,7 @@ struct Fixture {
 fn load_fixtures() -> Vec<Fixture> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let mut fixtures = Vec::new();
-    for dir in ["stream"] {
+    for dir in ["stream", "servers"] {
         for entry in std::fs::read_dir(root.join(dir)).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_none_or(|ext| ext != "sse") {
@@ -60,7 +62,7 @@ fn load_fixtures() -> Vec<Fixture> {
         }
     }
     fixtures.sort_by(|a, b| a.name.cmp(&b.name));
-    assert!(fixtures.len() >= 30, "fixtures missing");
+    assert!(fixtures.len() >= 40, "fixtures missing");
     fixtures
 }
 
