@@ -399,12 +399,14 @@ fn naive(model: &ModelInfo, body: &Bytes, piece: usize, budget: Duration) -> Opt
                 }
                 for call in delta.tool_calls.iter().flatten() {
                     let function = call.function.as_ref();
-                    tools.push(ToolCallFragment {
-                        index: call.index,
-                        id: text(&call.id),
-                        name: function.and_then(|f| text(&f.name)),
-                        arguments: function.and_then(|f| text(&f.arguments)),
-                    });
+                    tools
+                        .push(ToolCallFragment {
+                            index: call.index,
+                            id: text(&call.id),
+                            name: function.and_then(|f| text(&f.name)),
+                            arguments: function.and_then(|f| text(&f.arguments)),
+                        })
+                        .expect("generated streams open few calls");
                 }
             }
             if choice.finish_reason.is_some() {

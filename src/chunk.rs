@@ -60,9 +60,13 @@ pub struct WireDelta<'a> {
     /// Answer text (possibly with inline `<think>` reasoning).
     #[serde(default, borrow, deserialize_with = "optional_str")]
     pub content: Option<Cow<'a, str>>,
-    /// Reasoning sent beside the content.
+    /// Reasoning sent beside the content (Fireworks, DeepSeek, older vLLM).
     #[serde(default, borrow, deserialize_with = "optional_str")]
     pub reasoning_content: Option<Cow<'a, str>>,
+    /// Reasoning sent beside the content under its newer name (vLLM 0.11 and later,
+    /// OpenRouter, Ollama); read exactly like `reasoning_content`.
+    #[serde(default, borrow, deserialize_with = "optional_str")]
+    pub reasoning: Option<Cow<'a, str>>,
     /// Tool-call fragments.
     #[serde(default, borrow)]
     pub tool_calls: Option<Vec<WireToolCall<'a>>>,
@@ -273,6 +277,51 @@ pub fn parse_event(data: &[u8]) -> Result<WireChunk<'_>, Box<Error>> {
     Ok(chunk)
 }
 
+/// Reads an event the server named `error` (its SSE `event` field): whatever its data holds, it
+/// is the server's error, with the server's words as the message: `{"error":..}` in any of the
+/// shapes [`ApiError::from_json`] reads, `{"message":..}`, `{"detail":..}`, a JSON string, or
+/// plain text.
+pub fn error_event(data: &[u8]) -> Error {
+    let text = String::from_utf8_lossy(data);
+    let text = text.trim();
+    if text.is_empty() {
+        return Error::Server(ApiError {
+            status: None,
+            message: "the server sent an error event without a message".to_owned(),
+            code: None,
+            request_id: None,
+        });
+    }
+    let value = serde_json::from_str::<serde_json::Value>(text).ok();
+    if let Some(error) = value
+        .as_ref()
+        .and_then(|value| ApiError::from_json(None, value))
+    {
+        return Error::Server(error);
+    }
+    let message = match &value {
+        Some(serde_json::Value::String(message)) => Some(message.clone()),
+        Some(serde_json::Value::Object(fields)) => ["message", "detail"]
+            .iter()
+            .find_map(|key| fields.get(*key))
+            .map(|message| match message {
+                serde_json::Value::String(message) => message.clone(),
+                other => other.to_string(),
+            }),
+        _ => None,
+    };
+    Error::Server(match message {
+        Some(message) => ApiError {
+            status: None,
+            message,
+            code: None,
+            request_id: None,
+        },
+        // Not JSON, or JSON with no message in it: the text itself.
+        None => ApiError::from_body(None, text),
+    })
+}
+
 /// The start of an event's text, for error messages.
 fn excerpt(data: &[u8]) -> String {
     const MAX: usize = 200;
@@ -371,6 +420,44 @@ mod tests {
             }
         }
         assert!(parse(r#"{"choices":[],"error":null}"#).is_ok());
+    }
+
+    #[test]
+    fn reasoning_is_read_like_reasoning_content() {
+        let chunk = parse(
+            r#"{"choices":[{"delta":{"reasoning_content":"a","reasoning":"b\n","content":"c"}}]}"#,
+        )
+        .unwrap();
+        let delta = chunk.choice.unwrap().delta.unwrap();
+        assert_eq!(delta.reasoning_content.as_deref(), Some("a"));
+        assert_eq!(delta.reasoning.as_deref(), Some("b\n"));
+        assert_eq!(delta.content.as_deref(), Some("c"));
+        let chunk = parse(r#"{"choices":[{"delta":{"reasoning":null}}]}"#).unwrap();
+        assert_eq!(chunk.choice.unwrap().delta.unwrap().reasoning, None);
+    }
+
+    #[test]
+    fn a_named_error_event_is_an_error_whatever_its_data() {
+        for (data, message) in [
+            (r#"{"message":"overloaded"}"#, "overloaded"),
+            (r#"{"error":{"message":"boom","code":500}}"#, "boom"),
+            (r#"{"error":"overloaded"}"#, "overloaded"),
+            (r#"{"detail":"Service Unavailable"}"#, "Service Unavailable"),
+            (r#"{"detail":[{"msg":"bad"}]}"#, r#"[{"msg":"bad"}]"#),
+            (r#""overloaded""#, "overloaded"),
+            ("upstream timed out", "upstream timed out"),
+            ("{not json", "{not json"),
+            (r#"{"status":"down"}"#, r#"{"status":"down"}"#),
+            ("", "the server sent an error event without a message"),
+        ] {
+            match error_event(data.as_bytes()) {
+                Error::Server(error) => {
+                    assert_eq!(error.message, message, "{data}");
+                    assert_eq!(error.status, None, "{data}");
+                }
+                other => panic!("{data}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -6,11 +6,11 @@
 //! reason comes), then one [`Usage`], then [`ApiChunk::Finish`] last. The HTTP layer feeds it;
 //! hosts with a transport of their own can feed it too.
 
-use crate::chunk::{WireChunk, parse_event};
+use crate::chunk::{WireChunk, WireDelta, error_event, parse_event};
 use crate::error::Error;
 use crate::provider::{ApiChunk, FinishReason, ModelInfo, Prices, ReasoningStyle, Usage};
 use crate::reasoning::{ThinkPart, ThinkSplitter};
-use crate::sse::{SseDecoder, SseError};
+use crate::sse::{SseDecoder, SseError, SseEvent};
 use crate::tools::ToolCallAssembler;
 
 /// Decodes one completion's response body.
@@ -83,22 +83,25 @@ impl StreamDecoder {
     }
 
     /// Takes the next bytes of the body and appends the chunks they complete to `out`. On an
-    /// error, `out` still holds every chunk decoded before it; the decoder must not be fed
-    /// again.
+    /// error, `out` holds every chunk decoded before it, text the splitter was holding back
+    /// included; the decoder must not be fed again.
     pub fn push(&mut self, bytes: &[u8], out: &mut Vec<ApiChunk>) -> Result<(), Error> {
         let completion = &mut self.completion;
         let mut failure = None;
         let framed = self.sse.push(bytes, |event| {
             if failure.is_none()
-                && let Err(err) = completion.on_event(event.data, out)
+                && let Err(err) = completion.on_event(event, out)
             {
                 failure = Some(err);
             }
         });
-        match (failure, framed) {
-            (Some(err), _) => Err(err),
-            (None, Err(err)) => Err(sse_error(err)),
-            (None, Ok(())) => Ok(()),
+        let failure = failure.or_else(|| framed.err().map(sse_error));
+        match failure {
+            Some(err) => {
+                completion.flush_text(out);
+                Err(err)
+            }
+            None => Ok(()),
         }
     }
 
@@ -148,22 +151,47 @@ fn sse_error(err: SseError) -> Error {
 }
 
 impl Completion {
-    fn on_event(&mut self, data: &[u8], out: &mut Vec<ApiChunk>) -> Result<(), Error> {
+    fn on_event(&mut self, event: SseEvent<'_>, out: &mut Vec<ApiChunk>) -> Result<(), Error> {
         if self.done {
             return Ok(());
         }
+        let data = event.data;
+        if event.event == "error" {
+            self.events += 1;
+            return Err(error_event(data));
+        }
+        let data = data.trim_ascii();
+        if data.is_empty() {
+            // `data:` with nothing after it: no chunk in it to read (a keep-alive, in effect).
+            return Ok(());
+        }
         self.events += 1;
-        if data.trim_ascii() == b"[DONE]" {
+        if data == b"[DONE]" {
             self.complete(out);
             return Ok(());
         }
         let WireChunk { choice, usage, .. } = parse_event(data).map_err(|err| *err)?;
         if let Some(choice) = choice {
             if let Some(delta) = choice.delta {
-                if let Some(reasoning) = delta.reasoning_content.filter(|r| !r.is_empty()) {
-                    out.push(ApiChunk::Reasoning(reasoning.into_owned()));
+                let WireDelta {
+                    content,
+                    reasoning_content,
+                    reasoning,
+                    tool_calls,
+                } = delta;
+                // Both reasoning fields are read, in this order, should a server send both;
+                // the same text in both is read once (vLLM 0.11 to 0.14 mirror `reasoning`
+                // into `reasoning_content`).
+                let reasoning = reasoning.filter(|text| reasoning_content.as_ref() != Some(text));
+                for reasoning in [reasoning_content, reasoning].into_iter().flatten() {
+                    if !reasoning.is_empty() {
+                        // The server keeps reasoning out of the content: the content is answer.
+                        self.splitter
+                            .reasoning_arrives_separately(|part| out.push(part_chunk(part)));
+                        out.push(ApiChunk::Reasoning(reasoning.into_owned()));
+                    }
                 }
-                if let Some(content) = delta.content.filter(|c| !c.is_empty()) {
+                if let Some(content) = content.filter(|c| !c.is_empty()) {
                     // Text that needs no splitting is moved on, not copied: text that had
                     // escapes is already an owned string, unescaped by the chunk parser.
                     match self.splitter.pass_through(&content) {
@@ -178,8 +206,8 @@ impl Completion {
                             .push(&content, |part| out.push(part_chunk(part))),
                     }
                 }
-                for call in delta.tool_calls.iter().flatten() {
-                    self.tools.push(call.fragment());
+                for call in tool_calls.iter().flatten() {
+                    self.tools.push(call.fragment())?;
                 }
             }
             if let Some(reason) = choice.finish_reason.filter(|r| !r.is_empty()) {

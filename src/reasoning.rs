@@ -28,8 +28,9 @@ enum State {
     /// Nothing but whitespace seen: a `<think>` may still open. The flag says whether text
     /// that is not a tag is reasoning (models that start inside reasoning) or answer.
     BeforeAnswer { implicit_reasoning: bool },
-    /// Inside a reasoning block; `started` once non-whitespace reasoning has been emitted.
-    Reasoning { started: bool },
+    /// Inside a reasoning block; `started` once non-whitespace reasoning has been emitted;
+    /// `implicit` when no `<think>` opened it (a model that starts inside reasoning).
+    Reasoning { started: bool, implicit: bool },
     /// After `</think>`; `started` once non-whitespace answer text has been emitted.
     Answer { started: bool },
 }
@@ -94,7 +95,7 @@ impl ThinkSplitter {
         }
         match self.state {
             State::Answer { started: true } => Some(ThinkPart::Answer(text)),
-            State::Reasoning { started: true }
+            State::Reasoning { started: true, .. }
                 if memchr::memchr(b'<', text.as_bytes()).is_none() =>
             {
                 Some(ThinkPart::Reasoning(text))
@@ -133,6 +134,35 @@ impl ThinkSplitter {
         }
     }
 
+    /// Tells the splitter that the server sends reasoning in fields of its own
+    /// (`reasoning_content`, `reasoning`), so that content is answer text, even for a model
+    /// that starts inside reasoning (whose closing `</think>` then never comes). Content is read
+    /// from here on as for a model that opens its reasoning explicitly: before any content, a
+    /// `<think>` block at the start still counts (whitespace held so far would have opened the
+    /// reasoning, and is dropped with it); inside reasoning that no tag opened, the reasoning
+    /// ends here (what was held back of it is emitted now) and the rest is answer. Explicit
+    /// `<think>` blocks are left as they are. Calling it again changes nothing.
+    pub fn reasoning_arrives_separately(&mut self, mut emit: impl FnMut(ThinkPart<'_>)) {
+        match self.state {
+            State::BeforeAnswer {
+                implicit_reasoning: true,
+            } => {
+                if self.held.trim_start().is_empty() {
+                    self.held.clear();
+                }
+                self.state = State::BeforeAnswer {
+                    implicit_reasoning: false,
+                };
+            }
+            State::Reasoning { implicit: true, .. } => {
+                emit_reasoning(&mut self.state, &self.held, &mut emit);
+                self.held.clear();
+                self.state = State::Answer { started: true };
+            }
+            _ => {}
+        }
+    }
+
     /// Splits `text` (held bytes already in front of it), leaving in `self.held` what may
     /// still be a tag.
     fn split(&mut self, mut text: &str, emit: &mut impl FnMut(ThinkPart<'_>)) {
@@ -141,14 +171,20 @@ impl ThinkSplitter {
                 State::BeforeAnswer { implicit_reasoning } => {
                     let rest = text.trim_start();
                     if let Some(after) = rest.strip_prefix(OPEN) {
-                        self.state = State::Reasoning { started: false };
+                        self.state = State::Reasoning {
+                            started: false,
+                            implicit: false,
+                        };
                         text = after;
                     } else if OPEN.starts_with(rest) {
                         // Whitespace and possibly the start of `<think>`: wait and see.
                         self.held.push_str(text);
                         return;
                     } else if implicit_reasoning {
-                        self.state = State::Reasoning { started: false };
+                        self.state = State::Reasoning {
+                            started: false,
+                            implicit: true,
+                        };
                     } else {
                         // The answer starts here, with its leading whitespace.
                         self.state = State::Answer { started: true };
@@ -181,15 +217,24 @@ impl ThinkSplitter {
 
 /// Emits reasoning, dropping the whitespace that opens a block.
 fn emit_reasoning(state: &mut State, text: &str, emit: &mut impl FnMut(ThinkPart<'_>)) {
-    let text = match state {
-        State::Reasoning { started: true } => text,
-        _ => {
+    let text = match *state {
+        State::Reasoning {
+            started: false,
+            implicit,
+        }
+        | State::BeforeAnswer {
+            implicit_reasoning: implicit,
+        } => {
             let trimmed = text.trim_start();
             if !trimmed.is_empty() {
-                *state = State::Reasoning { started: true };
+                *state = State::Reasoning {
+                    started: true,
+                    implicit,
+                };
             }
             trimmed
         }
+        _ => text,
     };
     if !text.is_empty() {
         emit(ThinkPart::Reasoning(text));
@@ -349,6 +394,83 @@ mod tests {
         assert_eq!(
             split_all(ThinkSplitter::starting_in_reasoning(), &["a <", "b"]),
             ("a <b".into(), "".into())
+        );
+    }
+
+    /// Runs the splitter over `before`, tells it reasoning arrives in fields of its own, runs
+    /// it over `after`; returns every part emitted, in order.
+    fn parts_with_reasoning_fields(
+        mut splitter: ThinkSplitter,
+        before: &[&str],
+        after: &[&str],
+    ) -> Vec<String> {
+        let mut parts = Vec::new();
+        let mut sink = |part: ThinkPart<'_>| parts.push(format!("{part:?}"));
+        for piece in before {
+            splitter.push(piece, &mut sink);
+        }
+        splitter.reasoning_arrives_separately(&mut sink);
+        for piece in after {
+            splitter.push(piece, &mut sink);
+        }
+        splitter.finish(&mut sink);
+        parts
+    }
+
+    #[test]
+    fn reasoning_in_fields_makes_content_answer_for_a_model_starting_in_reasoning() {
+        // Nothing but whitespace before the first reasoning field: it would have opened the
+        // reasoning and goes; all content after is answer.
+        assert_eq!(
+            parts_with_reasoning_fields(
+                ThinkSplitter::starting_in_reasoning(),
+                &["\n"],
+                &["The answer", " is 12."]
+            ),
+            [r#"Answer("The answer")"#, r#"Answer(" is 12.")"#]
+        );
+        // A partial opening tag is still held and may still open a block.
+        assert_eq!(
+            parts_with_reasoning_fields(
+                ThinkSplitter::starting_in_reasoning(),
+                &["\n<th"],
+                &["ink>a</think>b"]
+            ),
+            [r#"Reasoning("a")"#, r#"Answer("b")"#]
+        );
+        // Reasoning that no tag opened ends where the fields begin, a held partial tag with it.
+        assert_eq!(
+            parts_with_reasoning_fields(
+                ThinkSplitter::starting_in_reasoning(),
+                &["Okay, so </th"],
+                &["It is 12."]
+            ),
+            [
+                r#"Reasoning("Okay, so ")"#,
+                r#"Reasoning("</th")"#,
+                r#"Answer("It is 12.")"#
+            ]
+        );
+        // An explicit block at the start still counts.
+        assert_eq!(
+            parts_with_reasoning_fields(
+                ThinkSplitter::starting_in_reasoning(),
+                &[],
+                &["<think>a</think>b"]
+            ),
+            [r#"Reasoning("a")"#, r#"Answer("b")"#]
+        );
+    }
+
+    #[test]
+    fn reasoning_in_fields_leaves_explicit_blocks_as_they_are() {
+        assert_eq!(
+            parts_with_reasoning_fields(ThinkSplitter::new(), &["<think>plan"], &["</think>ans"]),
+            [r#"Reasoning("plan")"#, r#"Answer("ans")"#]
+        );
+        assert_eq!(
+            parts_with_reasoning_fields(ThinkSplitter::new(), &[], &["<think>a</think>b"]),
+            [r#"Reasoning("a")"#, r#"Answer("b")"#]
         );
     }
 

@@ -5,7 +5,7 @@
 //! byte-order mark, stalls on invalid UTF-8 and does not cap an event's size.
 //!
 //! [`SseDecoder`] handles LF, CRLF and lone CR line endings (also when a CRLF is cut between two
-//! pushes), a leading BOM, comment lines, multi-line `data` and the `event` field. Each input
+//! pushes), a leading BOM (or several), comment lines, multi-line `data` and the `event` field. Each input
 //! byte is scanned once with `memchr`; a line that is complete inside one push is read in place,
 //! and only a line cut by the network is copied, once, into a reused buffer. A one-line event
 //! that arrives whole (the common case) is handed on in place; the data of any other is
@@ -123,15 +123,17 @@ impl SseDecoder {
         mut input: &[u8],
         mut on_event: impl FnMut(SseEvent<'_>),
     ) -> Result<(), SseError> {
-        if let Some(seen) = self.bom_seen.take() {
+        while let Some(seen) = self.bom_seen.take() {
             // The stream so far is the first `seen` bytes of a byte-order mark: see whether
             // this push completes it (dropped), extends it (wait) or breaks it (those bytes
-            // were data after all).
+            // were data after all). The standard drops one; a server that doubles it would
+            // otherwise hide the first line behind it, so every mark at the start is dropped.
             let rest = &BOM[seen..];
             let matching = rest.iter().zip(input).take_while(|(a, b)| a == b).count();
             if matching == rest.len() {
                 input = &input[matching..];
                 self.offset += BOM.len() as u64;
+                self.bom_seen = Some(0);
             } else if matching == input.len() {
                 self.bom_seen = Some(seen + matching);
                 return Ok(());
@@ -348,6 +350,22 @@ mod tests {
         // Bytes that merely start like a BOM are kept.
         assert_eq!(data_of(&[b"\xEF", b"data: x\n\n"]).len(), 0);
         assert_eq!(data_of(&[b"da", b"ta: x\n\n"]), ["x"]);
+    }
+
+    #[test]
+    fn repeated_boms_at_the_start_are_all_dropped_however_they_are_cut() {
+        let body = b"\xEF\xBB\xBF\xEF\xBB\xBFdata: x\n\ndata: y\n\n";
+        for cut in 0..=body.len() {
+            let (head, tail) = body.split_at(cut);
+            assert_eq!(data_of(&[head, tail]), ["x", "y"], "cut at {cut}");
+        }
+        let bytes: Vec<&[u8]> = body.chunks(1).collect();
+        assert_eq!(data_of(&bytes), ["x", "y"]);
+        // Only at the start: a mark later on is part of its line.
+        assert_eq!(
+            data_of(&[b"\xEF\xBB\xBFdata: x\n\n\xEF\xBB\xBFdata: y\n\n"]),
+            ["x"]
+        );
     }
 
     #[test]

@@ -3,8 +3,26 @@
 //! Fragments are keyed by their `index`, never by `id`: later fragments often carry
 //! `"id": null` or repeat the id. The id and name come from the first fragment that has them;
 //! argument pieces are concatenated in arrival order. Calls come out in index order.
+//!
+//! Whatever the server sends, the work stays linear and bounded: calls are kept in the order
+//! they opened (a fragment for the same call as the one before, the usual case, is found at
+//! once; the first few calls are searched in place; later ones through a map), sorted once when
+//! they are handed out, and a response may open at most [`MAX_TOOL_CALLS`] of them.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::error::Error;
 use crate::provider::ToolCall;
+
+/// The most tool calls one response may open. A server that opens more fails the stream with
+/// an [`Error::Decode`] naming this limit, instead of making the client hold an unbounded
+/// number of calls. Agents ask for a handful per turn; this leaves ample room.
+pub const MAX_TOOL_CALLS: usize = 1024;
+
+/// How many calls are found by a plain search before the map takes over for the rest.
+const SEARCHED_CALLS: usize = 16;
 
 /// One streamed piece of a tool call, as it appears in a delta.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -21,7 +39,9 @@ pub struct ToolCallFragment<'a> {
 
 #[derive(Debug)]
 struct PartialCall {
-    index: u32,
+    /// The server's index, or for a call the server gave none, one past the highest index
+    /// seen before it (wider than the wire's `u32`, so that it cannot overflow).
+    index: u64,
     id: String,
     name: String,
     arguments: String,
@@ -30,8 +50,14 @@ struct PartialCall {
 /// Collects fragments until the response says it is finished.
 #[derive(Debug, Default)]
 pub struct ToolCallAssembler {
-    /// Calls seen so far, kept sorted by index (few calls: a vector beats a map).
+    /// Calls in the order they opened.
     calls: Vec<PartialCall>,
+    /// Where the calls after the first [`SEARCHED_CALLS`] are in `calls`, by index.
+    later_positions: HashMap<u64, usize>,
+    /// Where the call the last fragment went to is in `calls`.
+    last: usize,
+    /// One past the highest index seen so far: where a call without an index goes.
+    next_free_index: u64,
 }
 
 impl ToolCallAssembler {
@@ -45,27 +71,19 @@ impl ToolCallAssembler {
         self.calls.is_empty()
     }
 
-    /// Takes one fragment.
-    pub fn push(&mut self, fragment: ToolCallFragment<'_>) {
-        let index = fragment
-            .index
-            .unwrap_or_else(|| self.index_without_one(fragment.id));
-        let slot = match self.calls.binary_search_by_key(&index, |call| call.index) {
-            Ok(slot) => slot,
-            Err(slot) => {
-                self.calls.insert(
-                    slot,
-                    PartialCall {
-                        index,
-                        id: String::new(),
-                        name: String::new(),
-                        arguments: String::new(),
-                    },
-                );
-                slot
-            }
+    /// Takes one fragment. A fragment that would open call number [`MAX_TOOL_CALLS`] + 1 is an
+    /// [`Error::Decode`]; the assembler is unchanged by it.
+    pub fn push(&mut self, fragment: ToolCallFragment<'_>) -> Result<(), Error> {
+        let index = match fragment.index {
+            Some(index) => u64::from(index),
+            None => self.index_without_one(fragment.id),
         };
-        let call = &mut self.calls[slot];
+        let position = match self.position(index) {
+            Some(position) => position,
+            None => self.open(index)?,
+        };
+        self.last = position;
+        let call = &mut self.calls[position];
         if let Some(id) = fragment.id.filter(|id| !id.is_empty())
             && call.id.is_empty()
         {
@@ -79,39 +97,113 @@ impl ToolCallAssembler {
         if let Some(arguments) = fragment.arguments {
             call.arguments.push_str(arguments);
         }
+        Ok(())
     }
 
-    /// For servers that send no `index`: a new id starts a new call, anything else continues
-    /// the last one.
-    fn index_without_one(&self, id: Option<&str>) -> u32 {
-        match self.calls.last() {
-            None => 0,
-            Some(last) => match id {
-                Some(id) if !id.is_empty() && id != last.id => last.index + 1,
-                _ => last.index,
-            },
+    /// Where the call with `index` is in `calls`, if it has opened.
+    fn position(&self, index: u64) -> Option<usize> {
+        if self
+            .calls
+            .get(self.last)
+            .is_some_and(|call| call.index == index)
+        {
+            return Some(self.last);
+        }
+        let searched = &self.calls[..self.calls.len().min(SEARCHED_CALLS)];
+        searched
+            .iter()
+            .position(|call| call.index == index)
+            .or_else(|| self.later_positions.get(&index).copied())
+    }
+
+    /// Opens a new call with `index` and returns its position.
+    fn open(&mut self, index: u64) -> Result<usize, Error> {
+        let position = self.calls.len();
+        if position >= MAX_TOOL_CALLS {
+            return Err(Error::Decode {
+                message: format!(
+                    "the response opened more than {MAX_TOOL_CALLS} tool calls, the most one \
+                     response may open"
+                ),
+            });
+        }
+        if position >= SEARCHED_CALLS {
+            self.later_positions.insert(index, position);
+        }
+        self.calls.push(PartialCall {
+            index,
+            id: String::new(),
+            name: String::new(),
+            arguments: String::new(),
+        });
+        self.next_free_index = self.next_free_index.max(index + 1);
+        Ok(position)
+    }
+
+    /// For servers that send no `index`: a new id opens a new call (after every index seen so
+    /// far), anything else continues the call the last fragment went to.
+    fn index_without_one(&self, id: Option<&str>) -> u64 {
+        match (self.calls.get(self.last), id) {
+            (Some(last), Some(id)) if id.is_empty() || id == last.id => last.index,
+            (Some(last), None) => last.index,
+            _ => self.next_free_index,
         }
     }
 
-    /// Hands out every call taken so far, in index order, and empties the assembler. A call
-    /// whose server sent no id gets `call_<index>`, so results can still be matched to it.
+    /// Hands out every call taken so far, in index order, and empties the assembler.
+    ///
+    /// A call whose server sent no id gets a made-up one, `call_<16 hex digits>_<n>`: the hex
+    /// digits are drawn at random once per process and `n` counts made-up ids across the whole
+    /// process, so no two calls share an id, neither in one response nor across the turns of a
+    /// conversation (servers refuse a conversation in which two calls have the same id), nor
+    /// with the ids of an earlier run of the host.
     pub fn finish(&mut self) -> impl Iterator<Item = ToolCall> + use<> {
-        std::mem::take(&mut self.calls)
-            .into_iter()
-            .map(|call| ToolCall {
-                id: if call.id.is_empty() {
-                    format!("call_{}", call.index)
-                } else {
-                    call.id
-                },
-                name: call.name,
-                arguments: call.arguments,
-            })
+        self.later_positions.clear();
+        self.last = 0;
+        self.next_free_index = 0;
+        let mut calls = std::mem::take(&mut self.calls);
+        // Indexes are unique, so the unstable sort (which allocates nothing) orders fully.
+        calls.sort_unstable_by_key(|call| call.index);
+        calls.into_iter().map(|call| ToolCall {
+            id: if call.id.is_empty() {
+                made_up_call_id()
+            } else {
+                call.id
+            },
+            name: call.name,
+            arguments: call.arguments,
+        })
     }
+}
+
+/// A tool-call id no other call of this process has, and that another process is very
+/// unlikely to have made: `call_<random per process>_<counter>`.
+fn made_up_call_id() -> String {
+    static PROCESS_TAG: OnceLock<u64> = OnceLock::new();
+    static MADE_UP: AtomicU64 = AtomicU64::new(0);
+    let tag = PROCESS_TAG.get_or_init(random_u64);
+    let n = MADE_UP.fetch_add(1, Ordering::Relaxed);
+    format!("call_{tag:016x}_{n}")
+}
+
+/// 64 random bits from the standard library's hash seeds (drawn from the operating system),
+/// mixed with the time and process id in case those seeds are fixed.
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    if let Ok(since_epoch) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        hasher.write_u128(since_epoch.as_nanos());
+    }
+    hasher.finish()
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::{BTreeMap, HashSet};
+
+    use proptest::prelude::*;
+
     use super::*;
 
     fn fragment<'a>(
@@ -128,13 +220,26 @@ mod tests {
         }
     }
 
+    fn without_index<'a>(id: Option<&'a str>, arguments: &'a str) -> ToolCallFragment<'a> {
+        ToolCallFragment {
+            index: None,
+            id,
+            name: Some("t"),
+            arguments: Some(arguments),
+        }
+    }
+
     #[test]
     fn interleaved_fragments_are_assembled_by_index_in_index_order() {
         let mut assembler = ToolCallAssembler::new();
-        assembler.push(fragment(1, Some("b"), Some("read_file"), None));
-        assembler.push(fragment(0, Some("a"), Some("list_dir"), Some("{\"pa")));
-        assembler.push(fragment(1, None, None, Some("{\"path\":\"x\"}")));
-        assembler.push(fragment(0, Some("a"), None, Some("th\":\".\"}")));
+        for piece in [
+            fragment(1, Some("b"), Some("read_file"), None),
+            fragment(0, Some("a"), Some("list_dir"), Some("{\"pa")),
+            fragment(1, None, None, Some("{\"path\":\"x\"}")),
+            fragment(0, Some("a"), None, Some("th\":\".\"}")),
+        ] {
+            assembler.push(piece).unwrap();
+        }
         let calls: Vec<_> = assembler.finish().collect();
         assert_eq!(
             calls,
@@ -163,21 +268,145 @@ mod tests {
             (Some("b"), "3"),
             (Some("b"), "4"),
         ] {
-            assembler.push(ToolCallFragment {
-                index: None,
-                id,
-                name: Some("t"),
-                arguments: Some(args),
-            });
+            assembler.push(without_index(id, args)).unwrap();
         }
         let args: Vec<_> = assembler.finish().map(|c| (c.id, c.arguments)).collect();
         assert_eq!(args, [("a".into(), "12".into()), ("b".into(), "34".into())]);
     }
 
     #[test]
-    fn a_call_without_id_gets_one() {
+    fn a_fragment_without_index_after_the_largest_index_opens_a_call_after_it() {
+        // u32::MAX, then a new id with no index: once an overflow (a panic in debug builds,
+        // the new call merged into call 0's slot in release ones).
         let mut assembler = ToolCallAssembler::new();
-        assembler.push(fragment(3, None, Some("t"), Some("{}")));
-        assert_eq!(assembler.finish().next().unwrap().id, "call_3");
+        assembler
+            .push(fragment(u32::MAX, Some("a"), Some("f"), Some("{}")))
+            .unwrap();
+        assembler.push(without_index(Some("b"), "[")).unwrap();
+        assembler.push(without_index(None, "]")).unwrap();
+        assembler
+            .push(fragment(0, Some("c"), Some("g"), None))
+            .unwrap();
+        let calls: Vec<_> = assembler
+            .finish()
+            .map(|c| (c.id, c.name, c.arguments))
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                ("c".into(), "g".into(), "".into()),
+                ("a".into(), "f".into(), "{}".into()),
+                ("b".into(), "t".into(), "[]".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn calls_opened_in_descending_order_come_out_in_index_order() {
+        let mut assembler = ToolCallAssembler::new();
+        let count = u32::try_from(MAX_TOOL_CALLS).unwrap();
+        for round in ["{", "}"] {
+            for index in (0..count).rev() {
+                let id = format!("id{index}");
+                assembler
+                    .push(fragment(index, Some(&id), Some("f"), Some(round)))
+                    .unwrap();
+            }
+        }
+        let ids: Vec<_> = assembler.finish().map(|c| (c.id, c.arguments)).collect();
+        let expected: Vec<_> = (0..count)
+            .map(|index| (format!("id{index}"), "{}".to_owned()))
+            .collect();
+        assert_eq!(ids, expected);
+    }
+
+    #[test]
+    fn more_calls_than_the_limit_is_a_decode_error_naming_it() {
+        let mut assembler = ToolCallAssembler::new();
+        let count = u32::try_from(MAX_TOOL_CALLS).unwrap();
+        for index in 0..count {
+            assembler
+                .push(fragment(index, None, Some("f"), None))
+                .unwrap();
+        }
+        // Fragments for calls already open are still taken.
+        assembler.push(fragment(7, None, None, Some("{}"))).unwrap();
+        match assembler.push(fragment(count, None, Some("f"), None)) {
+            Err(Error::Decode { message }) => {
+                assert!(message.contains(&MAX_TOOL_CALLS.to_string()), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(assembler.finish().count(), MAX_TOOL_CALLS);
+    }
+
+    #[test]
+    fn made_up_ids_never_repeat() {
+        // Three turns of a server that sends no ids: once `call_0` in every turn, and the
+        // host's third request was refused for a duplicate id.
+        let mut seen = HashSet::new();
+        for _turn in 0..3 {
+            let mut assembler = ToolCallAssembler::new();
+            assembler
+                .push(fragment(0, None, Some("f"), Some("{}")))
+                .unwrap();
+            assembler
+                .push(fragment(1, None, Some("g"), Some("{}")))
+                .unwrap();
+            for call in assembler.finish() {
+                assert!(call.id.starts_with("call_"), "{}", call.id);
+                assert!(seen.insert(call.id.clone()), "{} repeated", call.id);
+            }
+        }
+        assert_eq!(seen.len(), 6);
+    }
+
+    /// An index as a hostile server might send it: small, at or near the top of the range,
+    /// or missing.
+    fn any_index() -> impl Strategy<Value = Option<u32>> {
+        prop_oneof![
+            4 => (0u32..4).prop_map(Some),
+            1 => Just(Some(u32::MAX)),
+            1 => Just(Some(u32::MAX - 1)),
+            1 => any::<u32>().prop_map(Some),
+            2 => Just(None),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_index_sequence_is_assembled_without_panic(
+            fragments in prop::collection::vec(
+                (any_index(), prop::option::of(prop::sample::select(vec!["", "a", "b", "c"])), "[a-z{}]{0,3}"),
+                0..40,
+            ),
+            descending_run in 0u32..64,
+        ) {
+            let mut assembler = ToolCallAssembler::new();
+            // A run of calls opened in descending order first, then the generated fragments.
+            let run: Vec<_> = (0..descending_run)
+                .rev()
+                .map(|index| (Some(index), None::<&str>, String::new()))
+                .collect();
+            let mut by_index: BTreeMap<u32, String> = BTreeMap::new();
+            let mut all_indexed = true;
+            let mut argument_bytes = 0;
+            for (index, id, arguments) in run.iter().chain(&fragments) {
+                assembler
+                    .push(ToolCallFragment { index: *index, id: *id, name: Some("f"), arguments: Some(arguments) })
+                    .unwrap();
+                argument_bytes += arguments.len();
+                match index {
+                    Some(index) => by_index.entry(*index).or_default().push_str(arguments),
+                    None => all_indexed = false,
+                }
+            }
+            let calls: Vec<_> = assembler.finish().collect();
+            prop_assert_eq!(calls.iter().map(|c| c.arguments.len()).sum::<usize>(), argument_bytes);
+            if all_indexed {
+                let arguments: Vec<_> = calls.into_iter().map(|c| c.arguments).collect();
+                prop_assert_eq!(arguments, by_index.into_values().collect::<Vec<_>>());
+            }
+        }
     }
 }

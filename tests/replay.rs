@@ -1,13 +1,23 @@
-//! Replays every recorded stream in tests/fixtures/stream through the sans-IO decoder, cut in
-//! every way the network could cut it, and checks the chunks against the fixture's expectation.
+//! Replays every recorded stream in tests/fixtures/stream (Fireworks and hostile shapes) and
+//! tests/fixtures/servers (other OpenAI-compatible servers, see the README there) through the
+//! sans-IO decoder, cut in every way the network could cut it, and checks the chunks against
+//! the fixture's expectation.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::collections::HashSet;
+use std::path::Path;
 
 use fireworks_provider::{
     ApiChunk, Error, FinishReason, ModelInfo, ReasoningStyle, StreamDecoder, ToolCall, Usage,
     lookup_model,
 };
 use serde_json::Value;
+use support::{decode_pieces, is_made_up_call_id};
+
+/// What an expected tool call with `"id": null` stands for: an id the crate made up (its shape
+/// and uniqueness are checked before the comparison).
+const MADE_UP_ID: &str = "<made up>";
 
 struct Fixture {
     name: String,
@@ -17,41 +27,42 @@ struct Fixture {
     error: Option<String>,
 }
 
-fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stream")
-}
-
 fn load_fixtures() -> Vec<Fixture> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let mut fixtures = Vec::new();
-    for entry in std::fs::read_dir(fixtures_dir()).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|ext| ext != "sse") {
-            continue;
+    for dir in ["stream", "servers"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|ext| ext != "sse") {
+                continue;
+            }
+            let stem = path.file_stem().unwrap().to_string_lossy();
+            let name = format!("{dir}/{stem}");
+            let expected: Value = serde_json::from_slice(
+                &std::fs::read(path.with_extension("expected.json")).unwrap(),
+            )
+            .unwrap();
+            let id = expected["model"].as_str().unwrap();
+            let mut model = lookup_model(id).unwrap_or_else(|| ModelInfo::unknown(id));
+            if expected["starts_in_reasoning"].as_bool() == Some(true) {
+                model.reasoning = ReasoningStyle::StartsInReasoning;
+            }
+            fixtures.push(Fixture {
+                body: std::fs::read(&path).unwrap(),
+                chunks: expected["chunks"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(expected_chunk)
+                    .collect(),
+                error: expected["error"].as_str().map(str::to_owned),
+                name,
+                model,
+            });
         }
-        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-        let expected: Value =
-            serde_json::from_slice(&std::fs::read(path.with_extension("expected.json")).unwrap())
-                .unwrap();
-        let id = expected["model"].as_str().unwrap();
-        let mut model = lookup_model(id).unwrap_or_else(|| ModelInfo::unknown(id));
-        if expected["starts_in_reasoning"].as_bool() == Some(true) {
-            model.reasoning = ReasoningStyle::StartsInReasoning;
-        }
-        fixtures.push(Fixture {
-            body: std::fs::read(&path).unwrap(),
-            chunks: expected["chunks"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(expected_chunk)
-                .collect(),
-            error: expected["error"].as_str().map(str::to_owned),
-            name,
-            model,
-        });
     }
     fixtures.sort_by(|a, b| a.name.cmp(&b.name));
-    assert!(fixtures.len() >= 30, "fixtures missing");
+    assert!(fixtures.len() >= 40, "fixtures missing");
     fixtures
 }
 
@@ -62,7 +73,7 @@ fn expected_chunk(value: &Value) -> ApiChunk {
         "text" => ApiChunk::Text(text()),
         "reasoning" => ApiChunk::Reasoning(text()),
         "tool_call" => ApiChunk::ToolCall(ToolCall {
-            id: value["id"].as_str().unwrap().into(),
+            id: value["id"].as_str().unwrap_or(MADE_UP_ID).into(),
             name: value["name"].as_str().unwrap().into(),
             arguments: value["arguments"].as_str().unwrap().into(),
         }),
@@ -82,21 +93,17 @@ fn expected_chunk(value: &Value) -> ApiChunk {
 }
 
 /// Feeds `pieces` to a fresh decoder; returns the chunks (adjacent text and reasoning merged,
-/// cost left out: the cost tests check it) and the error kind that ended the stream, if any.
+/// cost left out: the cost tests check it; made-up tool-call ids checked, then written as
+/// [`MADE_UP_ID`]) and the error kind that ended the stream, if any.
 fn decode(model: &ModelInfo, pieces: &[&[u8]]) -> (Vec<ApiChunk>, Option<String>) {
-    let mut decoder = StreamDecoder::new(model);
     let mut chunks = Vec::new();
-    let mut result = Ok(());
-    for piece in pieces {
-        result = decoder.push(piece, &mut chunks);
-        if result.is_err() {
-            break;
+    let mut error = None;
+    for item in decode_pieces(model, pieces) {
+        match item {
+            Ok(chunk) => chunks.push(chunk),
+            Err(err) => error = Some(error_kind(&err).to_owned()),
         }
     }
-    if result.is_ok() {
-        result = decoder.finish(&mut chunks);
-    }
-    let error = result.err().map(|err| error_kind(&err).to_owned());
     (merge(chunks), error)
 }
 
@@ -111,8 +118,16 @@ fn error_kind(error: &Error) -> &'static str {
 
 fn merge(chunks: Vec<ApiChunk>) -> Vec<ApiChunk> {
     let mut merged: Vec<ApiChunk> = Vec::new();
+    let mut made_up_ids = HashSet::new();
     for chunk in chunks {
         match (merged.last_mut(), chunk) {
+            (_, ApiChunk::ToolCall(call)) if is_made_up_call_id(&call.id) => {
+                assert!(made_up_ids.insert(call.id), "a made-up id repeated");
+                merged.push(ApiChunk::ToolCall(ToolCall {
+                    id: MADE_UP_ID.into(),
+                    ..call
+                }));
+            }
             (Some(ApiChunk::Text(prev)), ApiChunk::Text(next))
             | (Some(ApiChunk::Reasoning(prev)), ApiChunk::Reasoning(next)) => prev.push_str(&next),
             (_, ApiChunk::Usage(mut usage)) => {
@@ -186,7 +201,7 @@ fn usage_carries_the_cost_at_the_model_prices() {
     // gpt-oss-120b: $0.15 input, $0.60 output, $0.015 cached input per million tokens.
     let fixture = load_fixtures()
         .into_iter()
-        .find(|f| f.name == "usage_separate_chunk")
+        .find(|f| f.name == "stream/usage_separate_chunk")
         .unwrap();
     let mut decoder = StreamDecoder::new(&fixture.model);
     let mut chunks = Vec::new();

@@ -120,19 +120,21 @@ impl<'a> Reader<'a> {
     }
 
     fn delta(&mut self) -> Option<WireDelta<'a>> {
-        let (mut content, mut reasoning_content, mut tool_calls) = (None, None, None);
-        let mut seen = Seen::default();
+        let (mut content, mut reasoning_content, mut reasoning) = (None, None, None);
+        let (mut tool_calls, mut seen) = (None, Seen::default());
         self.object(|reader, key| match key {
             "content" => seen.set(0, &mut content, reader.nullable(Self::string)),
             "reasoning_content" => {
                 seen.set(1, &mut reasoning_content, reader.nullable(Self::string))
             }
-            "tool_calls" => seen.set(2, &mut tool_calls, reader.nullable(Self::tool_calls)),
+            "reasoning" => seen.set(2, &mut reasoning, reader.nullable(Self::string)),
+            "tool_calls" => seen.set(3, &mut tool_calls, reader.nullable(Self::tool_calls)),
             _ => reader.skip_value(MAX_SKIP_DEPTH),
         })?;
         Some(WireDelta {
             content,
             reasoning_content,
+            reasoning,
             tool_calls,
         })
     }
@@ -434,7 +436,7 @@ mod tests {
     fn every_recorded_event_is_read_here_as_serde_reads_it() {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
         let (mut read, mut events) = (0, 0);
-        for dir in ["stream", "agent"] {
+        for dir in ["stream", "agent", "servers"] {
             for entry in std::fs::read_dir(format!("{root}/{dir}")).unwrap() {
                 let path = entry.unwrap().path();
                 if path.extension().is_none_or(|ext| ext != "sse") {
@@ -480,6 +482,7 @@ mod tests {
             r#"{"x":[true,false,null,-0,1.5E+3,"\u00e9\n",[],{}],"choices":[{"delta":{"reasoning_content":"\ud83d\ude00"}}]}"#,
             r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}},{"index":null,"function":null}]}}]}"#,
             r#"{"choices":[{"delta":{"content":"","tool_calls":null,"role":"assistant"}}]}"#,
+            r#"{"choices":[{"delta":{"reasoning":"a\nb","reasoning_content":"c","content":null}}]}"#,
         ] {
             assert!(reads_like_serde(text), "left to serde: {text}");
         }
@@ -494,6 +497,8 @@ mod tests {
             // A key with an escape may spell a field; a repeated field is serde's error.
             r#"{"choices":[{"delta":{"cont\u0065nt":"a"}}]}"#,
             r#"{"choices":[{"delta":{"content":"a","content":"b"}}]}"#,
+            r#"{"choices":[{"delta":{"reasoning":"a","reasoning":"b"}}]}"#,
+            r#"{"choices":[{"delta":{"reasoning":5}}]}"#,
             r#"{"choices":[],"choices":[]}"#,
             // Types the wire types do not take.
             r#"{"choices":[{"index":1.0}]}"#,
@@ -651,6 +656,7 @@ mod tests {
             ("role", Just(json!("assistant")).boxed()),
             ("content", text()),
             ("reasoning_content", text()),
+            ("reasoning", text()),
             ("tool_calls", array_of(call)),
         ]);
         let choice = object_of(vec![

@@ -26,14 +26,35 @@ pub fn events(body: &[u8]) -> Vec<Vec<u8>> {
 
 /// What decoding `body` whole gives, as the items of a stream.
 pub fn decode_whole(model: &ModelInfo, body: &[u8]) -> Vec<Result<ApiChunk, Error>> {
+    decode_pieces(model, &[body])
+}
+
+/// What a fresh decoder gives for a body that arrives in `pieces`, as the items of a stream:
+/// the chunks, then the error that ended it, if any (nothing is fed after an error).
+pub fn decode_pieces(model: &ModelInfo, pieces: &[&[u8]]) -> Vec<Result<ApiChunk, Error>> {
     let mut decoder = StreamDecoder::new(model);
     let mut chunks = Vec::new();
-    let result = decoder
-        .push(body, &mut chunks)
+    let result = pieces
+        .iter()
+        .try_for_each(|piece| decoder.push(piece, &mut chunks))
         .and_then(|()| decoder.finish(&mut chunks));
     let mut items: Vec<_> = chunks.into_iter().map(Ok).collect();
     items.extend(result.err().map(Err));
     items
+}
+
+/// Whether `id` has the documented shape of a made-up tool-call id, `call_<16 hex>_<n>`.
+pub fn is_made_up_call_id(id: &str) -> bool {
+    let Some((tag, n)) = id
+        .strip_prefix("call_")
+        .and_then(|rest| rest.split_once('_'))
+    else {
+        return false;
+    };
+    tag.len() == 16
+        && tag.bytes().all(|b| b.is_ascii_hexdigit())
+        && !n.is_empty()
+        && n.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The reasoning and the answer text of a stream's items, each joined.
