@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::provider::{ApiChunk, FinishReason, ModelInfo, Prices, ReasoningStyle, Usage};
 use crate::reasoning::{ThinkPart, ThinkSplitter};
 use crate::sse::{SseDecoder, SseError, SseEvent};
-use crate::tools::ToolCallAssembler;
+use crate::tools::{TakenFragment, ToolCallAssembler};
 
 /// Decodes one completion's response body.
 ///
@@ -49,6 +49,8 @@ struct Completion {
     /// Events decoded so far.
     events: u64,
     prices: Prices,
+    /// Emit `ApiChunk::ToolCallDelta` pieces as tool calls arrive.
+    tool_call_deltas: bool,
 }
 
 impl StreamDecoder {
@@ -78,8 +80,16 @@ impl StreamDecoder {
                 done: false,
                 events: 0,
                 prices: model.prices(),
+                tool_call_deltas: false,
             },
         }
+    }
+
+    /// Also emits an [`ApiChunk::ToolCallDelta`] for each piece of a tool call as it arrives
+    /// (its id and name with the first), before the complete [`ApiChunk::ToolCall`].
+    pub fn with_tool_call_deltas(mut self, enabled: bool) -> Self {
+        self.completion.tool_call_deltas = enabled;
+        self
     }
 
     /// Takes the next bytes of the body and appends the chunks they complete to `out`. On an
@@ -207,7 +217,11 @@ impl Completion {
                     }
                 }
                 for call in tool_calls.iter().flatten() {
-                    self.tools.push(call.fragment())?;
+                    let fragment = call.fragment();
+                    let taken = self.tools.push(fragment)?;
+                    if self.tool_call_deltas {
+                        out.extend(tool_call_delta(taken, fragment.arguments));
+                    }
                 }
             }
             if let Some(reason) = choice.finish_reason.filter(|r| !r.is_empty()) {
@@ -247,6 +261,18 @@ impl Completion {
         });
         out.push(ApiChunk::Finish(finish));
     }
+}
+
+/// The live piece of a call: its id and name when the fragment opened it, then its argument
+/// text; nothing for a fragment that adds neither.
+fn tool_call_delta(taken: TakenFragment<'_>, arguments: Option<&str>) -> Option<ApiChunk> {
+    let arguments = arguments.unwrap_or_default();
+    (taken.opened || !arguments.is_empty()).then(|| ApiChunk::ToolCallDelta {
+        index: taken.index,
+        id: taken.opened.then(|| taken.id.to_owned()),
+        name: (taken.opened && !taken.name.is_empty()).then(|| taken.name.to_owned()),
+        arguments: arguments.to_owned(),
+    })
 }
 
 fn part_chunk(part: ThinkPart<'_>) -> ApiChunk {

@@ -97,7 +97,7 @@ pub mod sans_io {
     pub use crate::decode::StreamDecoder;
     pub use crate::reasoning::{ThinkPart, ThinkSplitter};
     pub use crate::sse::{DEFAULT_MAX_EVENT_BYTES, SseDecoder, SseError, SseEvent};
-    pub use crate::tools::{MAX_TOOL_CALLS, ToolCallAssembler, ToolCallFragment};
+    pub use crate::tools::{MAX_TOOL_CALLS, TakenFragment, ToolCallAssembler, ToolCallFragment};
 }
 
 #[doc(no_inline)]

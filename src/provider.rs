@@ -215,7 +215,8 @@ pub enum ApiChunk {
     /// [`RequestOptions::tool_call_deltas`] is on): id and name on the first piece of each
     /// call, then argument text as it arrives. The complete [`ApiChunk::ToolCall`] still comes.
     ToolCallDelta {
-        /// Which call of the turn this piece belongs to.
+        /// Which call of the turn this piece belongs to: its number in the order the calls
+        /// began, from 0.
         index: u32,
         /// The call's id, on its first piece.
         id: Option<String>,

@@ -37,6 +37,21 @@ pub struct ToolCallFragment<'a> {
     pub arguments: Option<&'a str>,
 }
 
+/// Which call a fragment went to, as [`ToolCallAssembler::push`] tells it.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TakenFragment<'a> {
+    /// The call's number in the order the calls opened, from 0 (unique within a response,
+    /// whatever indexes the server sent).
+    pub index: u32,
+    /// Whether this fragment opened the call.
+    pub opened: bool,
+    /// The call's id so far (the server's, else a made-up one).
+    pub id: &'a str,
+    /// The tool's name so far (empty until a fragment names it).
+    pub name: &'a str,
+}
+
 #[derive(Debug)]
 struct PartialCall {
     /// The server's index, or for a call the server gave none, one past the highest index
@@ -71,16 +86,19 @@ impl ToolCallAssembler {
         self.calls.is_empty()
     }
 
-    /// Takes one fragment. A fragment that would open call number [`MAX_TOOL_CALLS`] + 1 is an
-    /// [`Error::Decode`]; the assembler is unchanged by it.
-    pub fn push(&mut self, fragment: ToolCallFragment<'_>) -> Result<(), Error> {
+    /// Takes one fragment and says which call it went to. A fragment that would open call number
+    /// [`MAX_TOOL_CALLS`] + 1 is an [`Error::Decode`]; the assembler is unchanged by it.
+    ///
+    /// A call that opens without an id gets its made-up one at once (see
+    /// [`ToolCallAssembler::finish`]), so that its first piece and the complete call agree.
+    pub fn push(&mut self, fragment: ToolCallFragment<'_>) -> Result<TakenFragment<'_>, Error> {
         let index = match fragment.index {
             Some(index) => u64::from(index),
             None => self.index_without_one(fragment.id),
         };
-        let position = match self.position(index) {
-            Some(position) => position,
-            None => self.open(index)?,
+        let (position, opened) = match self.position(index) {
+            Some(position) => (position, false),
+            None => (self.open(index)?, true),
         };
         self.last = position;
         let call = &mut self.calls[position];
@@ -88,6 +106,9 @@ impl ToolCallAssembler {
             && call.id.is_empty()
         {
             call.id = id.to_owned();
+        }
+        if opened && call.id.is_empty() {
+            call.id = made_up_call_id();
         }
         if let Some(name) = fragment.name.filter(|name| !name.is_empty())
             && call.name.is_empty()
@@ -97,7 +118,13 @@ impl ToolCallAssembler {
         if let Some(arguments) = fragment.arguments {
             call.arguments.push_str(arguments);
         }
-        Ok(())
+        Ok(TakenFragment {
+            // Below MAX_TOOL_CALLS, so it fits.
+            index: position as u32,
+            opened,
+            id: &call.id,
+            name: &call.name,
+        })
     }
 
     /// Where the call with `index` is in `calls`, if it has opened.
@@ -152,7 +179,7 @@ impl ToolCallAssembler {
 
     /// Hands out every call taken so far, in index order, and empties the assembler.
     ///
-    /// A call whose server sent no id gets a made-up one, `call_<16 hex digits>_<n>`: the hex
+    /// A call whose server sent no id (on the fragment that opened it) has a made-up one, `call_<16 hex digits>_<n>`: the hex
     /// digits are drawn at random once per process and `n` counts made-up ids across the whole
     /// process, so no two calls share an id, neither in one response nor across the turns of a
     /// conversation (servers refuse a conversation in which two calls have the same id), nor
@@ -165,11 +192,7 @@ impl ToolCallAssembler {
         // Indexes are unique, so the unstable sort (which allocates nothing) orders fully.
         calls.sort_unstable_by_key(|call| call.index);
         calls.into_iter().map(|call| ToolCall {
-            id: if call.id.is_empty() {
-                made_up_call_id()
-            } else {
-                call.id
-            },
+            id: call.id,
             name: call.name,
             arguments: call.arguments,
         })

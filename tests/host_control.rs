@@ -8,9 +8,11 @@ mod support;
 use std::sync::Arc;
 
 use fireworks_provider::{
-    ContentBlock, Error, FinishReason, FireworksProvider, FireworksSettings, LlmProvider, Message,
-    ReasoningEffort, RequestOptions, ResponseFormat, RetryPolicy, ToolChoice, ToolSpec, Turn,
+    ApiChunk, ContentBlock, Error, FinishReason, FireworksProvider, FireworksSettings, LlmProvider,
+    Message, ReasoningEffort, RequestOptions, ResponseFormat, RetryPolicy, ToolChoice, ToolSpec,
+    Turn,
 };
+use futures::StreamExt;
 use serde_json::{Value, json};
 use support::fixture;
 use support::server::{Reply, TestServer};
@@ -137,6 +139,47 @@ async fn required_tool_choice_reaches_the_server_in_the_openai_form() {
         .await
         .unwrap();
     assert_eq!(server.requests()[0].json()["tool_choice"], "required");
+}
+
+#[tokio::test]
+async fn tool_call_deltas_stream_only_for_the_turn_that_asks() {
+    let server = TestServer::start(vec![Reply::sse_in_pieces(
+        fixture("tool_parallel_interleaved"),
+        7,
+    )])
+    .await;
+    let provider = provider(settings(&server));
+    let ask_for = |deltas: bool| {
+        fireworks_provider::ChatRequest::new("", ask("Read both"))
+            .with_tools(vec![read_file()])
+            .with_options(RequestOptions::new().with_tool_call_deltas(deltas))
+    };
+    for deltas in [false, true] {
+        let items: Vec<ApiChunk> = provider
+            .create_message(ask_for(deltas))
+            .map(Result::unwrap)
+            .collect()
+            .await;
+        let pieces: Vec<&ApiChunk> = items
+            .iter()
+            .filter(|c| matches!(c, ApiChunk::ToolCallDelta { .. }))
+            .collect();
+        let calls = items
+            .iter()
+            .filter(|c| matches!(c, ApiChunk::ToolCall(_)))
+            .count();
+        assert!(calls >= 2);
+        if deltas {
+            let firsts = pieces
+                .iter()
+                .filter(|c| matches!(c, ApiChunk::ToolCallDelta { id: Some(_), .. }))
+                .count();
+            assert_eq!(firsts, calls, "one first piece per call");
+            assert!(pieces.len() > calls, "arguments stream in pieces");
+        } else {
+            assert!(pieces.is_empty(), "off by default");
+        }
+    }
 }
 
 #[tokio::test]

@@ -8,12 +8,14 @@ mod support;
 use std::collections::HashSet;
 use std::path::Path;
 
+use std::collections::BTreeMap;
+
 use fireworks_provider::{
-    ApiChunk, Error, FinishReason, ModelInfo, ReasoningStyle, StreamDecoder, ToolCall, Usage,
-    lookup_model,
+    ApiChunk, ContentBlock, Error, FinishReason, Message, ModelInfo, ReasoningStyle, StreamDecoder,
+    ToolCall, Turn, Usage, lookup_model,
 };
 use serde_json::Value;
-use support::{decode_pieces, is_made_up_call_id};
+use support::{decode_pieces, decode_with, is_made_up_call_id};
 
 /// What an expected tool call with `"id": null` stands for: an id the crate made up (its shape
 /// and uniqueness are checked before the comparison).
@@ -222,4 +224,135 @@ fn usage_carries_the_cost_at_the_model_prices() {
         / 1e6;
     let cost = usage.total_cost.expect("known prices give a cost");
     assert!((cost - expected).abs() < 1e-12, "{cost} vs {expected}");
+}
+
+/// What a host appends to the conversation for each fixture: its chunks as one assistant
+/// message (reasoning, text and tool uses in order, adjacent pieces merged), its raw calls, its
+/// usage and finish reason; a fixture that ends in an error gives that error.
+#[test]
+fn every_fixture_collects_into_the_turn_its_chunks_describe() {
+    for fixture in load_fixtures() {
+        let name = &fixture.name;
+        let items = decode_pieces(&fixture.model, &[&fixture.body]);
+        let calls: Vec<ToolCall> = items
+            .iter()
+            .filter_map(|item| match item {
+                Ok(ApiChunk::ToolCall(call)) => Some(call.clone()),
+                _ => None,
+            })
+            .collect();
+        let turn = futures::executor::block_on(Turn::collect(futures::stream::iter(items)));
+        if let Some(kind) = &fixture.error {
+            let error = turn.expect_err(name);
+            assert_eq!(error_kind(&error), kind, "{name}");
+            continue;
+        }
+        let turn = turn.unwrap_or_else(|err| panic!("{name}: {err}"));
+        assert_eq!(turn.tool_calls, calls, "{name}");
+        let mut calls = calls.iter();
+        let mut content = Vec::new();
+        let (mut usage, mut finish) = (None, None);
+        for chunk in &fixture.chunks {
+            match chunk.clone() {
+                ApiChunk::Text(text) => content.push(ContentBlock::Text { text }),
+                ApiChunk::Reasoning(text) => content.push(ContentBlock::Reasoning { text }),
+                ApiChunk::ToolCall(expected) => {
+                    let id = calls.next().expect("as many calls").id.clone();
+                    let input = match serde_json::from_str::<Value>(&expected.arguments) {
+                        _ if expected.arguments.is_empty() => serde_json::json!({}),
+                        Ok(parsed) if !parsed.is_string() => parsed,
+                        _ => Value::String(expected.arguments.clone()),
+                    };
+                    let name = expected.name;
+                    content.push(ContentBlock::ToolUse { id, name, input });
+                }
+                ApiChunk::Usage(expected) => usage = Some(expected),
+                ApiChunk::Finish(reason) => finish = Some(reason),
+                other => panic!("{name}: unexpected {other:?}"),
+            }
+        }
+        let expected = Message {
+            role: fireworks_provider::Role::Assistant,
+            content,
+        };
+        assert_eq!(turn.message, expected, "{name}");
+        let without_cost = turn.usage.map(|mut usage| {
+            usage.total_cost = None;
+            usage
+        });
+        assert_eq!(without_cost, usage, "{name}");
+        assert_eq!(Some(turn.finish), finish, "{name}");
+    }
+}
+
+/// With deltas on, every tool call also streams as pieces: its id and name on the first, and
+/// argument pieces that add up to the complete call's arguments, however the body is cut; and
+/// nothing else in the stream changes.
+#[test]
+fn tool_call_deltas_add_up_to_each_call_at_every_split_point() {
+    let with_calls: Vec<Fixture> = load_fixtures()
+        .into_iter()
+        .filter(|f| f.chunks.iter().any(|c| matches!(c, ApiChunk::ToolCall(_))))
+        .collect();
+    assert!(with_calls.len() >= 8, "tool fixtures missing");
+    for fixture in &with_calls {
+        for cut in 0..=fixture.body.len() {
+            let (head, tail) = fixture.body.split_at(cut);
+            let how = format!("{} (cut at {cut})", fixture.name);
+            let decoder = StreamDecoder::new(&fixture.model).with_tool_call_deltas(true);
+            let items = decode_with(decoder, &[head, tail]);
+            // index → (id, name, arguments so far)
+            let mut streamed: BTreeMap<u32, (String, String, String)> = BTreeMap::new();
+            let mut others = Vec::new();
+            for item in items {
+                match item {
+                    Ok(ApiChunk::ToolCallDelta {
+                        index,
+                        id,
+                        name,
+                        arguments,
+                    }) => match streamed.get_mut(&index) {
+                        None => {
+                            let id = id.unwrap_or_else(|| panic!("{how}: no id first"));
+                            streamed.insert(index, (id, name.unwrap_or_default(), arguments));
+                        }
+                        Some(call) => {
+                            assert!(id.is_none() && name.is_none(), "{how}: id twice");
+                            call.2.push_str(&arguments);
+                        }
+                    },
+                    Ok(ApiChunk::ToolCall(call)) => {
+                        let piece = streamed.values().find(|(id, ..)| *id == call.id);
+                        let (_, name, arguments) =
+                            piece.unwrap_or_else(|| panic!("{how}: {} never streamed", call.id));
+                        assert_eq!((name, arguments), (&call.name, &call.arguments), "{how}");
+                        others.push(Ok(ApiChunk::ToolCall(call)));
+                    }
+                    other => others.push(other),
+                }
+            }
+            let plain = decode_pieces(&fixture.model, &[head, tail]);
+            assert_eq!(
+                format!("{:?}", strip_made_up_ids(others)),
+                format!("{:?}", strip_made_up_ids(plain)),
+                "{how}"
+            );
+        }
+    }
+}
+
+/// The items with made-up ids (which differ from run to run) written as [`MADE_UP_ID`].
+fn strip_made_up_ids(items: Vec<Result<ApiChunk, Error>>) -> Vec<Result<ApiChunk, Error>> {
+    items
+        .into_iter()
+        .map(|item| match item {
+            Ok(ApiChunk::ToolCall(call)) if is_made_up_call_id(&call.id) => {
+                Ok(ApiChunk::ToolCall(ToolCall {
+                    id: MADE_UP_ID.into(),
+                    ..call
+                }))
+            }
+            other => other,
+        })
+        .collect()
 }

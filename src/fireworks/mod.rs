@@ -236,7 +236,10 @@ impl LlmProvider for FireworksProvider {
             Ok(body) => Bytes::from(body),
             Err(error) => return Box::pin(futures::stream::once(async { Err(error) })),
         };
-        let decoder = StreamDecoder::with_max_event_bytes(&shared.model, settings.max_event_bytes);
+        let decoder = StreamDecoder::with_max_event_bytes(&shared.model, settings.max_event_bytes)
+            .with_tool_call_deltas(
+                request.options.tool_call_deltas || settings.options.tool_call_deltas,
+            );
         let sender = Arc::clone(shared);
         let start = move |_attempt: u32| {
             let (shared, body) = (Arc::clone(&sender), body.clone());

@@ -32,7 +32,11 @@ pub fn decode_whole(model: &ModelInfo, body: &[u8]) -> Vec<Result<ApiChunk, Erro
 /// What a fresh decoder gives for a body that arrives in `pieces`, as the items of a stream:
 /// the chunks, then the error that ended it, if any (nothing is fed after an error).
 pub fn decode_pieces(model: &ModelInfo, pieces: &[&[u8]]) -> Vec<Result<ApiChunk, Error>> {
-    let mut decoder = StreamDecoder::new(model);
+    decode_with(StreamDecoder::new(model), pieces)
+}
+
+/// The same with a decoder set up by the caller.
+pub fn decode_with(mut decoder: StreamDecoder, pieces: &[&[u8]]) -> Vec<Result<ApiChunk, Error>> {
     let mut chunks = Vec::new();
     let result = pieces
         .iter()
