@@ -6,7 +6,10 @@
 //! 2. async-openai's streaming chat completion (`OpenAIConfig::with_api_base`);
 //! 3. genai's streaming chat, through its Fireworks adapter with the endpoint set by a
 //!    `ServiceTargetResolver`;
-//! 4. this crate's `FireworksProvider` (base URL = the loopback server).
+//! 4. this crate's `FireworksProvider` (base URL = the loopback server);
+//!
+//! and, as a reference below the floor, reqwest reading the body's bytes and nothing else, which
+//! shows how much of every time is the loopback transport itself.
 //!
 //! Every client consumes every delta and counts the answer bytes (and the reasoning bytes,
 //! where it exposes them), so that all do the same work; the counts are checked against the
@@ -233,10 +236,8 @@ fn len(text: &Option<Str<'_>>) -> usize {
     text.as_ref().map_or(0, |text| text.0.len())
 }
 
-/// Reads the body as it arrives into one buffer, consumed from a moving offset and compacted
-/// when emptied or past 64 KiB; frames events at `\n\n` with memchr's memmem, checks each as
-/// UTF-8 and parses its `data:` JSON.
-async fn read_floor(http: &reqwest::Client, url: &str) -> Tally {
+/// Sends the chat request the floor and the bytes-only reference make; the 200 response.
+async fn post(http: &reqwest::Client, url: &str) -> reqwest::Response {
     let request = http
         .post(url)
         .bearer_auth("bench")
@@ -244,7 +245,24 @@ async fn read_floor(http: &reqwest::Client, url: &str) -> Tally {
         .body(format!(
             r#"{{"model":"accounts/fireworks/models/{MODEL}","messages":[{{"role":"user","content":"x"}}],"stream":true}}"#
         ));
-    let mut response = request.send().await.unwrap().error_for_status().unwrap();
+    request.send().await.unwrap().error_for_status().unwrap()
+}
+
+/// The reference below the floor: the body's bytes read and counted, nothing else (no framing,
+/// no parsing), to show how much of every client's time is the loopback transport itself.
+async fn read_bytes(http: &reqwest::Client, url: &str) -> usize {
+    let (mut response, mut bytes) = (post(http, url).await, 0);
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        bytes += chunk.len();
+    }
+    bytes
+}
+
+/// Reads the body as it arrives into one buffer, consumed from a moving offset and compacted
+/// when emptied or past 64 KiB; frames events at `\n\n` with memchr's memmem, checks each as
+/// UTF-8 and parses its `data:` JSON.
+async fn read_floor(http: &reqwest::Client, url: &str) -> Tally {
+    let mut response = post(http, url).await;
     let finder = memchr::memmem::Finder::new(b"\n\n");
     let (mut buf, mut start, mut tally) = (Vec::new(), 0, Tally::default());
     while let Some(bytes) = response.chunk().await.unwrap() {
@@ -392,6 +410,8 @@ struct Client {
     times: Vec<Duration>,
     /// What the last run read.
     tally: Tally,
+    /// The bytes-only reference: it reads no text, so it is not checked and is reported apart.
+    reference: bool,
 }
 
 impl Client {
@@ -402,6 +422,7 @@ impl Client {
             run: Box::new(run),
             times: Vec::with_capacity(RUNS),
             tally: Tally::default(),
+            reference: false,
         }
     }
 }
@@ -430,6 +451,18 @@ fn main() {
 
     let runtime = std::rc::Rc::new(runtime);
     let url = format!("{base_url}/chat/completions");
+    let (rt, client, to) = (runtime.clone(), http.clone(), url.clone());
+    let body_len = body.bytes.len();
+    let mut bytes_only = Client::new(
+        "(reference) reqwest reading the bytes, nothing else",
+        "reqwest",
+        move || {
+            let bytes = rt.block_on(read_bytes(&client, &to));
+            assert_eq!(bytes, body_len, "the whole body arrives");
+            Tally::default()
+        },
+    );
+    bytes_only.reference = true;
     let openai = async_openai_client(&http, &base_url);
     let gen_ai = genai_client(&http, &base_url);
     let provider = ours_provider(&http, &base_url);
@@ -457,7 +490,7 @@ fn main() {
         "fireworks-provider",
         move || rt.block_on(read_ours(&provider)),
     );
-    let mut clients = [floor, openai, gen_ai, ours];
+    let mut clients = [floor, openai, gen_ai, ours, bytes_only];
 
     println!(
         "stream: {} bytes, {} events ({} answer bytes, {} reasoning bytes after unescaping), \
@@ -475,6 +508,9 @@ fn main() {
     println!("one warm-up each, then {RUNS} rounds in turns (the first client rotating)...");
 
     let check = |client: &mut Client, tally: Tally| {
+        if client.reference {
+            return;
+        }
         assert_eq!(
             tally.answer, body.expected.answer,
             "{} read a different answer length",
@@ -521,10 +557,10 @@ fn main() {
             mb / time.as_secs_f64(),
             time.as_secs_f64() / floor.as_secs_f64(),
             floor.as_secs_f64() / time.as_secs_f64(),
-            if client.tally.reasoning == 0 {
-                "no"
-            } else {
-                "yes"
+            match (client.reference, client.tally.reasoning) {
+                (true, _) => "-",
+                (false, 0) => "no",
+                (false, _) => "yes",
             },
         );
     }
@@ -534,7 +570,7 @@ fn main() {
         body.expected.answer
     );
     for client in &clients {
-        if client.tally.reasoning == 0 {
+        if !client.reference && client.tally.reasoning == 0 {
             println!(
                 "warning: {} drops the reasoning ({} bytes of reasoning_content never reach the caller)",
                 client.name, body.expected.reasoning
