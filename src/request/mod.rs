@@ -110,8 +110,10 @@ pub(crate) fn build_body(
         prompt_cache_key: resolved.cache_key.or(derived.as_deref()),
         options: resolved,
     };
-    serde_json::to_vec(&body)
-        .map_err(|err| Error::Config(format!("the request could not be encoded as JSON: {err}")))
+    let mut out = Vec::with_capacity(body.size_hint());
+    serde_json::to_writer(&mut out, &body)
+        .map_err(|err| Error::Config(format!("the request could not be encoded as JSON: {err}")))?;
+    Ok(out)
 }
 
 #[cfg(test)]
