@@ -26,8 +26,8 @@ impl Rng {
 }
 
 const NAMES: [&str; 12] = [
-    "config", "path", "reader", "buffer", "request", "handle", "entry", "index", "limit",
-    "tokens", "session", "result",
+    "config", "path", "reader", "buffer", "request", "handle", "entry", "index", "limit", "tokens",
+    "session", "result",
 ];
 
 /// About `bytes` bytes of Rust-like source: quotes, newlines and indentation to escape.
@@ -37,7 +37,10 @@ fn source_text(rng: &mut Rng, bytes: usize) -> String {
         let (a, b) = (NAMES[rng.below(12)], NAMES[rng.below(12)]);
         let indent = "    ".repeat(1 + rng.below(3));
         let line = match rng.below(4) {
-            0 => format!("{indent}let {a}_{} = {b}.get(\"{a}\").unwrap_or(0);\n", rng.below(99)),
+            0 => format!(
+                "{indent}let {a}_{} = {b}.get(\"{a}\").unwrap_or(0);\n",
+                rng.below(99)
+            ),
             1 => format!("{indent}if {a}.len() > {b}.limit {{ return Err(Error::Full); }}\n"),
             2 => format!("{indent}// Reads the {a} before the {b} is checked.\n"),
             _ => format!("{indent}println!(\"{a} = {{}}, {b} = {{:?}}\", {a}, {b});\n"),
@@ -50,7 +53,9 @@ fn source_text(rng: &mut Rng, bytes: usize) -> String {
 /// `length` characters of the base64 alphabet (valid base64: `length` is a multiple of 4).
 fn base64_image(rng: &mut Rng, length: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    (0..length).map(|_| ALPHABET[rng.below(64)] as char).collect()
+    (0..length)
+        .map(|_| ALPHABET[rng.below(64)] as char)
+        .collect()
 }
 
 fn text(text: impl Into<String>) -> ContentBlock {
@@ -58,7 +63,8 @@ fn text(text: impl Into<String>) -> ContentBlock {
 }
 
 fn tools() -> Vec<ToolSpec> {
-    let path = json!({"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]});
+    let path =
+        json!({"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]});
     let write = json!({"type": "object", "properties": {"path": {"type": "string"}, "content": {"type": "string"}}, "required": ["path", "content"]});
     let command = json!({"type": "object", "properties": {"command": {"type": "string"}, "timeout_s": {"type": "integer"}}, "required": ["command"]});
     vec![
@@ -76,9 +82,9 @@ fn tools() -> Vec<ToolSpec> {
 }
 
 /// The full conversation's message count.
-pub const FULL_MESSAGES: usize = 400;
+const FULL_MESSAGES: usize = 400;
 /// The full conversation's image size in base64 characters (1 MiB).
-pub const FULL_IMAGE: usize = 1 << 20;
+const FULL_IMAGE: usize = 1 << 20;
 
 /// The conversation at `scale` (1.0: full size) of the full message count and image size.
 pub fn agent_conversation(scale: f64) -> ChatRequest {
@@ -86,8 +92,9 @@ pub fn agent_conversation(scale: f64) -> ChatRequest {
     let count = (FULL_MESSAGES as f64 * scale) as usize;
     let image_length = ((FULL_IMAGE as f64 * scale) as usize) / 4 * 4;
     let pairs = (count - 2) / 2;
-    let system = "You are a careful coding agent. Read before you write; run the tests after each change.\n"
-        .repeat(60);
+    let system =
+        "You are a careful coding agent. Read before you write; run the tests after each change.\n"
+            .repeat(60);
     let mut messages = vec![Message::user(format!(
         "The config loader panics on an empty file. Find out why and fix it.\n{}",
         source_text(&mut rng, 400)
@@ -99,8 +106,14 @@ pub fn agent_conversation(scale: f64) -> ChatRequest {
                 "write_file",
                 json!({"path": format!("src/module_{turn}.rs"), "content": source_text(&mut rng, 12_000)}),
             ),
-            8 => ("run", json!({"command": "cargo test -p core", "timeout_s": 600})),
-            _ => ("read_file", json!({"path": format!("src/module_{turn}.rs")})),
+            8 => (
+                "run",
+                json!({"command": "cargo test -p core", "timeout_s": 600}),
+            ),
+            _ => (
+                "read_file",
+                json!({"path": format!("src/module_{turn}.rs")}),
+            ),
         };
         messages.push(Message {
             role: Role::Assistant,
@@ -108,7 +121,9 @@ pub fn agent_conversation(scale: f64) -> ChatRequest {
                 ContentBlock::Reasoning {
                     text: source_text(&mut rng, 250),
                 },
-                text(format!("Next I look at module {turn} to see how {name} fits.")),
+                text(format!(
+                    "Next I look at module {turn} to see how {name} fits."
+                )),
                 ContentBlock::ToolUse {
                     id: id.clone(),
                     name: name.into(),
@@ -260,7 +275,10 @@ struct FloorToolFunction<'a> {
 }
 
 fn text_of(blocks: &[ContentBlock]) -> &str {
-    match blocks.iter().find(|b| matches!(b, ContentBlock::Text { .. })) {
+    match blocks
+        .iter()
+        .find(|b| matches!(b, ContentBlock::Text { .. }))
+    {
         Some(ContentBlock::Text { text }) => text,
         _ => unreachable!("every generated message has text"),
     }

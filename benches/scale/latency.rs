@@ -5,7 +5,9 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use fireworks_provider::{ApiChunk, ChatRequest, FireworksProvider, FireworksSettings, LlmProvider, Message};
+use fireworks_provider::{
+    ApiChunk, ChatRequest, FireworksProvider, FireworksSettings, LlmProvider, Message,
+};
 use futures::StreamExt;
 use tokio::runtime::Runtime;
 
@@ -36,7 +38,10 @@ async fn raw_first_event(client: &reqwest::Client, url: &str, body: Bytes) -> Du
 
 /// The crate's times for one request: building it (`create_message`), and from the first poll
 /// to the first `Text`; the rest is read after the clock stops.
-async fn ours_first_text(provider: &FireworksProvider, request: ChatRequest) -> (Duration, Duration) {
+async fn ours_first_text(
+    provider: &FireworksProvider,
+    request: ChatRequest,
+) -> (Duration, Duration) {
     let started = Instant::now();
     let mut stream = provider.create_message(request);
     let polled = Instant::now();
@@ -79,11 +84,16 @@ fn medians(runtime: &Runtime, request: &ChatRequest) -> Latencies {
     runtime.block_on(raw_first_event(&client, &url, body.clone()));
     let (mut raw, mut build, mut from_poll, mut total) = (vec![], vec![], vec![], vec![]);
     for run in 0..RUNS {
-        let clone = request.clone();
-        let raw_run = || runtime.block_on(raw_first_event(&client, &url, body.clone()));
+        // Before its timed region each side does the same: copies the request and builds its
+        // body, so both start from the same state of caches and scheduler.
+        let raw_run = || {
+            drop(provider.create_message(request.clone()));
+            runtime.block_on(raw_first_event(&client, &url, body.clone()))
+        };
         if run % 2 == 0 {
             raw.push(raw_run());
         }
+        let clone = request.clone();
         let (built, first_text) = runtime.block_on(ours_first_text(&provider, clone));
         build.push(built);
         from_poll.push(first_text);
@@ -105,7 +115,10 @@ fn medians(runtime: &Runtime, request: &ChatRequest) -> Latencies {
 pub fn bench(runtime: &Runtime, built: &Built, targets: &mut Targets) {
     println!("\n3. added latency on loopback, medians of {RUNS} alternating runs: plain reqwest");
     println!("   from sending the crate's prebuilt body to its first complete event, and the");
-    println!("   crate from the first poll to the first ApiChunk::Text (in us):");
+    println!(
+        "   crate from the first poll to the first ApiChunk::Text (in us); both sides first copy"
+    );
+    println!("   the request and build its body, untimed:");
     let small = ChatRequest::new("You are terse.", vec![Message::user("Say hello.")]);
     let small = medians(runtime, &small);
     let added = micros(small.from_poll) - micros(small.raw);
@@ -117,10 +130,10 @@ pub fn bench(runtime: &Runtime, built: &Built, targets: &mut Targets) {
     targets.at_most("3. added latency, small request, us", added, 100.0);
 
     let large = medians(runtime, &built.request);
-    let added_from_poll = micros(large.from_poll) - micros(large.raw);
-    let added = micros(large.total) - micros(large.raw);
+    let added = micros(large.from_poll) - micros(large.raw);
+    let added_in_all = micros(large.total) - micros(large.raw);
     println!(
-        "  200k-token request: reqwest {:.1}, ours {:.1} from the first poll (added {added_from_poll:.1}), {:.1} from calling create_message, whose build takes {:.1}: added {added:.1}; the build in benchmark 1: {:.1}",
+        "  200k-token request: reqwest {:.1}, ours {:.1}: added {added:.1}; from calling create_message {:.1}: added {added_in_all:.1}, of which building {:.1} (benchmark 1: {:.1} of CPU)",
         micros(large.raw),
         micros(large.from_poll),
         micros(large.total),
@@ -128,8 +141,8 @@ pub fn bench(runtime: &Runtime, built: &Built, targets: &mut Targets) {
         micros(built.time.median),
     );
     targets.at_most(
-        "3. added latency, 200k-token request, minus the build of (1) (median), us",
-        added - micros(built.time.median),
+        "3. added latency, 200k-token request, beyond its build, us",
+        added,
         100.0,
     );
 }

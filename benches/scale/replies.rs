@@ -7,8 +7,8 @@ use crate::server::{Gate, Reply, Step};
 pub const MODEL: &str = "kimi-k2p6";
 
 const WORDS: [&str; 16] = [
-    "the", "config", "is", "loaded", "from", "disk", "before", "each", "test", "so", "we",
-    "check", "that", "file", "first", "then",
+    "the", "config", "is", "loaded", "from", "disk", "before", "each", "test", "so", "we", "check",
+    "that", "file", "first", "then",
 ];
 
 /// One chunk event carrying `content` (and the role, on the first).

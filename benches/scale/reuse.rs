@@ -35,7 +35,9 @@ fn connections_for(
         for turn in 0..TURNS {
             let provider = &providers[turn % providers.len()];
             let request = ChatRequest::new("You are terse.", messages.clone());
-            let turn = Turn::collect(provider.create_message(request)).await.unwrap();
+            let turn = Turn::collect(provider.create_message(request))
+                .await
+                .unwrap();
             messages.push(turn.message);
             messages.push(Message::user("Go on."));
             if !gap.is_zero() {
@@ -43,7 +45,11 @@ fn connections_for(
             }
         }
     });
-    assert_eq!(server.take_requests().len(), TURNS, "every turn reached the server");
+    assert_eq!(
+        server.take_requests().len(),
+        TURNS,
+        "every turn reached the server"
+    );
     server.connections_accepted()
 }
 
@@ -67,11 +73,21 @@ pub fn bench(multi_thread: &Runtime, targets: &mut Targets) {
         .unwrap();
     let tool_run = Duration::from_millis(1);
     let cases = [
-        ("back to back, current-thread runtime", &current_thread, Duration::ZERO),
+        (
+            "back to back, current-thread runtime",
+            &current_thread,
+            Duration::ZERO,
+        ),
         ("1 ms apart, multi-thread runtime", multi_thread, tool_run),
-        ("back to back, multi-thread runtime", multi_thread, Duration::ZERO),
+        (
+            "back to back, multi-thread runtime",
+            multi_thread,
+            Duration::ZERO,
+        ),
     ];
-    println!("\n4. connection reuse: connections opened by {TURNS} sequential turns (Turn::collect),");
+    println!(
+        "\n4. connection reuse: connections opened by {TURNS} sequential turns (Turn::collect),"
+    );
     println!("   on one provider / through it and two with_model providers in turn:");
     for (index, (case, runtime, gap)) in cases.into_iter().enumerate() {
         let one = connections_for(runtime, gap, one_provider);

@@ -139,7 +139,9 @@ pub fn bench(runtime: &Runtime, targets: &mut Targets) {
     println!("   provider, on the runtime that also runs the loopback server; every reply holds");
     println!("   after {HOLD_AFTER} events until all streams have read them:");
     if streams < STREAMS {
-        println!("   (open-files limit {limit}: {streams} streams; `ulimit -n 4096` allows {STREAMS})");
+        println!(
+            "   (open-files limit {limit}: {streams} streams; `ulimit -n 4096` allows {STREAMS})"
+        );
     }
 
     // One stream at a time, on one pooled connection.
@@ -212,7 +214,11 @@ pub fn bench(runtime: &Runtime, targets: &mut Targets) {
         "  connections accepted: {accepted_first} by the first wave, {} more by the second; {closed} of {accepted_second} closed after the provider was dropped",
         accepted_second - accepted_first
     );
-    targets.at_most("2. the crate's own peak heap per live stream, KiB", own, 32.0);
+    targets.at_most(
+        "2. the crate's own peak heap per live stream, KiB",
+        own,
+        32.0,
+    );
     targets.at_most(
         "2. CPU per chunk, concurrent / alone",
         per_chunk_us(first.cpu, first.read) / alone,

@@ -336,10 +336,11 @@ fn is_base64(data: &str) -> bool {
     }
     let body = data.trim_end_matches('=');
     bytes.len() - body.len() <= 2
-        && body
-            .as_bytes()
-            .chunks(64)
-            .all(|chunk| chunk.iter().fold(true, |valid, &b| valid & in_base64_alphabet(b)))
+        && body.as_bytes().chunks(64).all(|chunk| {
+            chunk
+                .iter()
+                .fold(true, |valid, &b| valid & in_base64_alphabet(b))
+        })
 }
 
 /// `A`-`Z`, `a`-`z`, `0`-`9`, `+` or `/`, decided without branches.
