@@ -19,10 +19,11 @@
 //!    and for the 200k-token one.
 //! 4. Connection reuse: 20 sequential turns open one connection, through `with_model` too.
 //!
-//! Times are best-of or medians of repeated runs, as each section says; ratios come from one
-//! run, so the machine's load (other builds, on a shared machine) hits both sides alike. The
-//! targets are printed with PASS/FAIL at the end. A counting global allocator measures heap
-//! use; CPU time is the whole process's (`getrusage`), server included.
+//! Building is timed in the thread's CPU time (best of rounds run in turns), so that other
+//! processes on a shared machine do not count; latencies are wall-clock medians; ratios come
+//! from one run, so the machine's load hits both sides alike. The targets are printed with
+//! PASS/FAIL at the end. A counting global allocator measures heap use; the CPU time of many
+//! streams is the whole process's (`getrusage`), server included.
 
 #[path = "../tests/support/server.rs"]
 mod server;
