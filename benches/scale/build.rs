@@ -145,7 +145,7 @@ pub fn bench(runtime: &Runtime, targets: &mut Targets) -> Built {
     );
     let mut sizes = Vec::new();
     let mut full = None;
-    for (scale, label, rounds) in [(0.25, "1/4", 120), (0.5, "1/2", 80), (1.0, "full", 60)] {
+    for (scale, label, rounds) in [(0.25, "1/4", 300), (0.5, "1/2", 200), (1.0, "full", 150)] {
         let (request, size) = measure_size(runtime, &server, &provider, scale, rounds);
         size.print(label);
         sizes.push(size);
@@ -191,7 +191,7 @@ pub fn bench(runtime: &Runtime, targets: &mut Targets) -> Built {
         drop(black_box(request));
         thread_cpu_time() - started
     };
-    let times = in_turns(&mut [&mut with_both, &mut without, &mut dropping], 60);
+    let times = in_turns(&mut [&mut with_both, &mut without, &mut dropping], 150);
     let overhead = times[0].best.as_secs_f64() / times[1].best.as_secs_f64();
     println!(
         "  full size with the derived cache key and the estimate {:.2} ms, without {:.2} ms: {overhead:.3}; of either, dropping the request takes {:.2} ms",
