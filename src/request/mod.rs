@@ -110,8 +110,10 @@ pub(crate) fn build_body(
         prompt_cache_key: resolved.cache_key.or(derived.as_deref()),
         options: resolved,
     };
-    serde_json::to_vec(&body)
-        .map_err(|err| Error::Config(format!("the request could not be encoded as JSON: {err}")))
+    let mut out = Vec::with_capacity(body.size_hint());
+    serde_json::to_writer(&mut out, &body)
+        .map_err(|err| Error::Config(format!("the request could not be encoded as JSON: {err}")))?;
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -433,6 +435,47 @@ mod tests {
         }
         // Without a model, images are the server's business.
         assert!(validate(&cases[2], None).is_ok());
+    }
+
+    #[test]
+    fn the_size_hint_covers_a_body_of_source_code_and_an_image_closely() {
+        // Source code: a newline or a quote to escape every 15 bytes.
+        let source = "    let x = config.get(\"key\").unwrap_or(0);\n".repeat(500);
+        let image = ContentBlock::Image {
+            media_type: "image/png".into(),
+            data: "QUFB".repeat(10_000),
+        };
+        let own_text = ContentBlock::Text {
+            text: source.clone(),
+        };
+        let request = ChatRequest::new(
+            "Be brief.",
+            vec![
+                Message {
+                    role: Role::User,
+                    content: vec![own_text, image],
+                },
+                Message::assistant(source),
+                Message::user("Go on."),
+            ],
+        )
+        .with_tools(vec![read_file()]);
+        let (model, defaults) = (model(), RequestOptions::new());
+        let messages = checked_messages(&request, Some(&model), false).unwrap();
+        let body = Body {
+            model: &model.id,
+            messages: &messages,
+            tools: &request.tools,
+            max_tokens: 1_000,
+            prompt_cache_key: None,
+            options: Resolved::new(&request.options, &defaults, &model),
+        };
+        let written = serde_json::to_vec(&body).unwrap().len();
+        let hint = body.size_hint();
+        assert!(
+            (written..written + written / 8).contains(&hint),
+            "{hint} for {written}"
+        );
     }
 
     /// 200 turns of about 1,300 tokens each (text at 4 bytes a token): some 260k tokens.

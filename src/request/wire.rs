@@ -25,6 +25,63 @@ pub(crate) struct Body<'a> {
     pub options: Resolved<'a>,
 }
 
+impl Body<'_> {
+    /// About the body's length in bytes, from the lengths of what it carries (read, not
+    /// scanned), so that the output is allocated once rather than grown by doubling: text gets
+    /// an eighth more for its escapes, and each message, part, tool call and tool some room for
+    /// its keys. A guess too small only costs one growth of the output.
+    pub fn size_hint(&self) -> usize {
+        const KEYS: usize = 64;
+        let (mut text, mut verbatim) = (0, 1024);
+        for message in self.messages {
+            verbatim += KEYS;
+            match message {
+                WireMessage::System { content } => text += content.len(),
+                WireMessage::User {
+                    content: UserContent::Text(content),
+                } => text += content.len(),
+                WireMessage::User {
+                    content: UserContent::Parts(parts),
+                } => {
+                    for part in parts {
+                        verbatim += KEYS;
+                        match part {
+                            Part::Text { text: part } => text += part.len(),
+                            Part::ImageUrl { image_url } => {
+                                verbatim += image_url.media_type.len() + image_url.data.len();
+                            }
+                        }
+                    }
+                }
+                WireMessage::Assistant {
+                    content,
+                    reasoning_content,
+                    tool_calls,
+                } => {
+                    text += content.as_ref().map_or(0, |c| c.len());
+                    text += reasoning_content.as_ref().map_or(0, |r| r.len());
+                    for call in tool_calls {
+                        verbatim += KEYS + call.id.len() + call.function.name.len();
+                        text += call.function.arguments.len();
+                    }
+                }
+                WireMessage::Tool {
+                    tool_call_id,
+                    content,
+                } => {
+                    verbatim += tool_call_id.len();
+                    text += content.len();
+                }
+            }
+        }
+        for tool in self.tools {
+            verbatim += 4 * KEYS + tool.name.len();
+            text += tool.description.len();
+        }
+        verbatim + text + text / 8
+    }
+}
+
 impl Serialize for Body<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let o = &self.options;

@@ -26,6 +26,7 @@ struct Shared {
     next_request: AtomicUsize,
     requests: Mutex<Vec<RecordedRequest>>,
     connections: AtomicUsize,
+    closed: AtomicUsize,
     // Flips to true (and stays true) once a client hangs up mid-response.
     disconnected: watch::Sender<bool>,
 }
@@ -48,6 +49,7 @@ impl TestServer {
             next_request: AtomicUsize::new(0),
             requests: Mutex::new(Vec::new()),
             connections: AtomicUsize::new(0),
+            closed: AtomicUsize::new(0),
             disconnected: watch::Sender::new(false),
         });
         let state = shared.clone();
@@ -57,7 +59,11 @@ impl TestServer {
                     Ok((stream, _)) => {
                         state.connections.fetch_add(1, Ordering::SeqCst);
                         let _ = stream.set_nodelay(true);
-                        tokio::spawn(serve_connection(state.clone(), stream));
+                        let state = state.clone();
+                        tokio::spawn(async move {
+                            serve_connection(&state, stream).await;
+                            state.closed.fetch_add(1, Ordering::SeqCst);
+                        });
                     }
                     // Out of file descriptors and the like: back off briefly and keep going.
                     Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
@@ -82,9 +88,21 @@ impl TestServer {
         self.shared.requests.lock().unwrap().clone()
     }
 
+    /// Requests received so far, in arrival order, forgotten by the server (so that a long run
+    /// of large requests does not accumulate their bodies).
+    pub fn take_requests(&self) -> Vec<RecordedRequest> {
+        std::mem::take(&mut *self.shared.requests.lock().unwrap())
+    }
+
     /// TCP connections accepted so far.
     pub fn connections_accepted(&self) -> usize {
         self.shared.connections.load(Ordering::SeqCst)
+    }
+
+    /// Accepted TCP connections the server has since closed: the client hung up, or a reply
+    /// ended the connection.
+    pub fn connections_closed(&self) -> usize {
+        self.shared.closed.load(Ordering::SeqCst)
     }
 
     /// Resolves once the server has seen a client close a connection (EOF or
@@ -223,24 +241,29 @@ impl Reply {
     }
 }
 
-/// A client socket plus the bytes read from it but not yet consumed.
+/// A client socket plus the bytes read from it; those before `consumed` have been used.
 struct Conn {
     stream: TcpStream,
     buf: Vec<u8>,
+    consumed: usize,
 }
 
 impl Conn {
-    /// Reads more bytes into `buf`; false on EOF or error.
+    /// Reads more bytes into `buf`; false on EOF or error. Used bytes are dropped first, so a
+    /// large body is never moved once per line read before it.
     async fn fill(&mut self) -> bool {
+        self.buf.drain(..self.consumed);
+        self.consumed = 0;
         matches!(self.stream.read_buf(&mut self.buf).await, Ok(n) if n > 0)
     }
 
     /// One CRLF-terminated line, without the CRLF.
     async fn line(&mut self) -> Option<String> {
         loop {
-            if let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") {
-                let line = String::from_utf8_lossy(&self.buf[..i]).into_owned();
-                self.buf.drain(..i + 2);
+            let unread = &self.buf[self.consumed..];
+            if let Some(i) = unread.windows(2).position(|w| w == b"\r\n") {
+                let line = String::from_utf8_lossy(&unread[..i]).into_owned();
+                self.consumed += i + 2;
                 return Some(line);
             }
             if !self.fill().await {
@@ -251,12 +274,14 @@ impl Conn {
 
     /// Exactly `n` bytes.
     async fn take(&mut self, n: usize) -> Option<Vec<u8>> {
-        while self.buf.len() < n {
+        while self.buf.len() - self.consumed < n {
             if !self.fill().await {
                 return None;
             }
         }
-        Some(self.buf.drain(..n).collect())
+        let bytes = self.buf[self.consumed..self.consumed + n].to_vec();
+        self.consumed += n;
+        Some(bytes)
     }
 
     /// Reads one request; None when the client closed or sent garbage.
@@ -325,10 +350,11 @@ impl Conn {
 }
 
 /// Serves requests on one connection until the client closes it or a step ends it.
-async fn serve_connection(shared: Arc<Shared>, stream: TcpStream) {
+async fn serve_connection(shared: &Shared, stream: TcpStream) {
     let mut conn = Conn {
         stream,
         buf: Vec::new(),
+        consumed: 0,
     };
     while let Some(req) = conn.request().await {
         let close = req
