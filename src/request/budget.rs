@@ -8,7 +8,7 @@
 //! [`IMAGE_TOKEN_ESTIMATE`] tokens; when the host passes the server's own count of the
 //! conversation so far, only the messages after it are estimated.
 
-use super::wire::{Part, UserContent, WireMessage};
+use super::wire::WireMessage;
 use crate::provider::ToolSpec;
 
 /// The fewest output tokens a request asks for, however full the context is estimated to be.
@@ -51,36 +51,10 @@ impl PromptSize {
     }
 
     fn add(&mut self, message: &WireMessage<'_>) {
+        let lengths = message.lengths();
         self.messages += 1;
-        match message {
-            WireMessage::System { content } => self.text_bytes += content.len(),
-            WireMessage::User { content } => match content {
-                UserContent::Text(text) => self.text_bytes += text.len(),
-                UserContent::Parts(parts) => {
-                    for part in parts {
-                        match part {
-                            Part::Text { text } => self.text_bytes += text.len(),
-                            Part::ImageUrl { .. } => self.images += 1,
-                        }
-                    }
-                }
-            },
-            WireMessage::Assistant {
-                content,
-                reasoning_content,
-                tool_calls,
-            } => {
-                self.text_bytes += content.as_ref().map_or(0, |c| c.len());
-                self.text_bytes += reasoning_content.as_ref().map_or(0, |r| r.len());
-                for call in tool_calls {
-                    self.text_bytes += call.function.name.len() + call.function.arguments.len();
-                }
-            }
-            WireMessage::Tool {
-                tool_call_id,
-                content,
-            } => self.text_bytes += tool_call_id.len() + content.len(),
-        }
+        self.text_bytes += lengths.text + lengths.names;
+        self.images += lengths.images as u64;
     }
 }
 
@@ -154,6 +128,7 @@ impl std::io::Write for ByteCounter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::request::wire::{Part, UserContent};
     use std::borrow::Cow;
 
     fn user(text: &str) -> WireMessage<'_> {

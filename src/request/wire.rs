@@ -34,51 +34,76 @@ impl Body<'_> {
         const KEYS: usize = 64;
         let (mut text, mut verbatim) = (0, 1024);
         for message in self.messages {
-            verbatim += KEYS;
-            match message {
-                WireMessage::System { content } => text += content.len(),
-                WireMessage::User {
-                    content: UserContent::Text(content),
-                } => text += content.len(),
-                WireMessage::User {
-                    content: UserContent::Parts(parts),
-                } => {
-                    for part in parts {
-                        verbatim += KEYS;
-                        match part {
-                            Part::Text { text: part } => text += part.len(),
-                            Part::ImageUrl { image_url } => {
-                                verbatim += image_url.media_type.len() + image_url.data.len();
-                            }
-                        }
-                    }
-                }
-                WireMessage::Assistant {
-                    content,
-                    reasoning_content,
-                    tool_calls,
-                } => {
-                    text += content.as_ref().map_or(0, |c| c.len());
-                    text += reasoning_content.as_ref().map_or(0, |r| r.len());
-                    for call in tool_calls {
-                        verbatim += KEYS + call.id.len() + call.function.name.len();
-                        text += call.function.arguments.len();
-                    }
-                }
-                WireMessage::Tool {
-                    tool_call_id,
-                    content,
-                } => {
-                    verbatim += tool_call_id.len();
-                    text += content.len();
-                }
-            }
+            let lengths = message.lengths();
+            text += lengths.text;
+            verbatim += KEYS * (1 + lengths.pieces) + lengths.names + lengths.image_bytes;
         }
         for tool in self.tools {
             verbatim += 4 * KEYS + tool.name.len();
             text += tool.description.len();
         }
         verbatim + text + text / 8
+    }
+}
+
+/// What one message carries, by length: read from the pieces, never scanned.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Lengths {
+    /// Bytes of text: contents, reasoning, tool-call arguments and results.
+    pub text: usize,
+    /// Bytes of ids and tool names.
+    pub names: usize,
+    /// Parts and tool calls inside the message.
+    pub pieces: usize,
+    /// Images.
+    pub images: usize,
+    /// Bytes of the images' data URLs (media type and base64 data).
+    pub image_bytes: usize,
+}
+
+impl WireMessage<'_> {
+    /// The lengths this message carries.
+    pub fn lengths(&self) -> Lengths {
+        let mut l = Lengths::default();
+        match self {
+            WireMessage::System { content } => l.text += content.len(),
+            WireMessage::User { content } => match content {
+                UserContent::Text(text) => l.text += text.len(),
+                UserContent::Parts(parts) => {
+                    l.pieces += parts.len();
+                    for part in parts {
+                        match part {
+                            Part::Text { text } => l.text += text.len(),
+                            Part::ImageUrl { image_url } => {
+                                l.images += 1;
+                                l.image_bytes += image_url.media_type.len() + image_url.data.len();
+                            }
+                        }
+                    }
+                }
+            },
+            WireMessage::Assistant {
+                content,
+                reasoning_content,
+                tool_calls,
+            } => {
+                l.text += content.as_ref().map_or(0, |c| c.len());
+                l.text += reasoning_content.as_ref().map_or(0, |r| r.len());
+                l.pieces += tool_calls.len();
+                for call in tool_calls {
+                    l.names += call.id.len() + call.function.name.len();
+                    l.text += call.function.arguments.len();
+                }
+            }
+            WireMessage::Tool {
+                tool_call_id,
+                content,
+            } => {
+                l.names += tool_call_id.len();
+                l.text += content.len();
+            }
+        }
+        l
     }
 }
 
