@@ -281,6 +281,7 @@ pub fn parse_event(data: &[u8]) -> Result<WireChunk<'_>, Box<Error>> {
 /// is the server's error, with the server's words as the message: `{"error":..}` in any of the
 /// shapes [`ApiError::from_json`] reads, `{"message":..}`, `{"detail":..}`, a JSON string, or
 /// plain text.
+#[cold]
 pub fn error_event(data: &[u8]) -> Error {
     let text = String::from_utf8_lossy(data);
     let text = text.trim();

@@ -6,6 +6,8 @@
 //! reason comes), then one [`Usage`], then [`ApiChunk::Finish`] last. The HTTP layer feeds it;
 //! hosts with a transport of their own can feed it too.
 
+use std::borrow::Cow;
+
 use crate::chunk::{WireChunk, WireDelta, error_event, parse_event};
 use crate::error::Error;
 use crate::provider::{ApiChunk, FinishReason, ModelInfo, Prices, ReasoningStyle, Usage};
@@ -192,14 +194,12 @@ impl Completion {
                 // Both reasoning fields are read, in this order, should a server send both;
                 // the same text in both is read once (vLLM 0.11 to 0.14 mirror `reasoning`
                 // into `reasoning_content`).
-                let reasoning = reasoning.filter(|text| reasoning_content.as_ref() != Some(text));
-                for reasoning in [reasoning_content, reasoning].into_iter().flatten() {
-                    if !reasoning.is_empty() {
-                        // The server keeps reasoning out of the content: the content is answer.
-                        self.splitter
-                            .reasoning_arrives_separately(|part| out.push(part_chunk(part)));
-                        out.push(ApiChunk::Reasoning(reasoning.into_owned()));
-                    }
+                let mirrored = reasoning.is_some() && reasoning == reasoning_content;
+                if let Some(text) = reasoning_content {
+                    self.reasoning_field(text, out);
+                }
+                if let Some(text) = reasoning.filter(|_| !mirrored) {
+                    self.reasoning_field(text, out);
                 }
                 if let Some(content) = content.filter(|c| !c.is_empty()) {
                     // Text that needs no splitting is moved on, not copied: text that had
@@ -235,6 +235,17 @@ impl Completion {
             self.usage = Some(usage.to_usage());
         }
         Ok(())
+    }
+
+    /// Emits reasoning the server sent in a field of its own: from then on its content is
+    /// answer text.
+    fn reasoning_field(&mut self, text: Cow<'_, str>, out: &mut Vec<ApiChunk>) {
+        if text.is_empty() {
+            return;
+        }
+        self.splitter
+            .reasoning_arrives_separately(|part| out.push(part_chunk(part)));
+        out.push(ApiChunk::Reasoning(text.into_owned()));
     }
 
     /// Emits what the splitter still holds.

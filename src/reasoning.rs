@@ -7,7 +7,9 @@
 //! [`ThinkSplitter::starting_in_reasoning`]. Text is passed on as soon as it arrives; the only
 //! thing held back is what could still become a tag: leading whitespace and a partial
 //! `<think>` before the answer starts, and a partial `</think>` at the end of a piece of
-//! reasoning. The output does not depend on how the input was cut.
+//! reasoning. The output does not depend on how the input was cut. A server that sends reasoning
+//! in fields of its own makes the content answer text
+//! ([`ThinkSplitter::reasoning_arrives_separately`]).
 
 use memchr::memmem;
 
@@ -398,14 +400,13 @@ mod tests {
     }
 
     /// Runs the splitter over `before`, tells it reasoning arrives in fields of its own, runs
-    /// it over `after`; returns every part emitted, in order.
-    fn parts_with_reasoning_fields(
+    /// it over `after` and finishes; `sink` gets every part emitted, in order.
+    fn run_with_reasoning_fields(
         mut splitter: ThinkSplitter,
         before: &[&str],
         after: &[&str],
-    ) -> Vec<String> {
-        let mut parts = Vec::new();
-        let mut sink = |part: ThinkPart<'_>| parts.push(format!("{part:?}"));
+        mut sink: impl FnMut(ThinkPart<'_>),
+    ) {
         for piece in before {
             splitter.push(piece, &mut sink);
         }
@@ -414,6 +415,18 @@ mod tests {
             splitter.push(piece, &mut sink);
         }
         splitter.finish(&mut sink);
+    }
+
+    /// [`run_with_reasoning_fields`]'s parts, in order.
+    fn parts_with_reasoning_fields(
+        splitter: ThinkSplitter,
+        before: &[&str],
+        after: &[&str],
+    ) -> Vec<String> {
+        let mut parts = Vec::new();
+        run_with_reasoning_fields(splitter, before, after, |part| {
+            parts.push(format!("{part:?}"))
+        });
         parts
     }
 
@@ -546,6 +559,30 @@ mod tests {
                         prop_assert!(splitter.held.is_empty());
                     }
                 }
+            }
+
+            #[test]
+            fn reasoning_fields_at_any_point_give_the_same_output_however_content_is_cut(
+                before in content(),
+                after in content(),
+                cuts_before in proptest::collection::vec(any::<usize>(), 0..6),
+                cuts_after in proptest::collection::vec(any::<usize>(), 0..6),
+                implicit in any::<bool>(),
+            ) {
+                let joined = |before: &[&str], after: &[&str]| {
+                    let splitter = if implicit { ThinkSplitter::starting_in_reasoning() } else { ThinkSplitter::new() };
+                    let (mut reasoning, mut answer) = (String::new(), String::new());
+                    run_with_reasoning_fields(splitter, before, after, |part| match part {
+                        ThinkPart::Reasoning(t) => reasoning.push_str(t),
+                        ThinkPart::Answer(t) => answer.push_str(t),
+                    });
+                    (reasoning, answer)
+                };
+                let whole = joined(&[before.as_str()], &[after.as_str()]);
+                let (pieces_before, pieces_after) = (cut(&before, &cuts_before), cut(&after, &cuts_after));
+                let pieces_before: Vec<&str> = pieces_before.iter().map(String::as_str).collect();
+                let pieces_after: Vec<&str> = pieces_after.iter().map(String::as_str).collect();
+                prop_assert_eq!(joined(&pieces_before, &pieces_after), whole);
             }
 
             #[test]
