@@ -20,7 +20,7 @@ fn provider(server: &TestServer, model: &str) -> FireworksProvider {
 #[tokio::test]
 async fn known_models_report_catalog_numbers_and_unknown_ones_only_their_settings() {
     let server = TestServer::start(vec![Reply::json(200, "{}")]).await;
-    let known = provider(&server, "deepseek-v4-flash");
+    let known = provider(&server, "accounts/fireworks/models/deepseek-v4-flash");
     let info = known.model();
     assert_eq!(info.id, "accounts/fireworks/models/deepseek-v4-flash");
     assert_eq!((info.context_window, info.max_tokens), (1_000_000, 384_000));
