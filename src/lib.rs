@@ -52,7 +52,7 @@ mod stream;
 mod tools;
 
 pub use decode::StreamDecoder;
-pub use error::{ApiError, Error, TimeoutKind};
+pub use error::{ApiError, Error, MAX_MESSAGE_BYTES, TimeoutKind};
 pub use fake::{FakeProvider, ScriptedResponse};
 pub use fireworks::catalog::{
     FIREWORKS_MODELS_PREFIX, full_model_id, known_model_ids, lookup as lookup_model,
@@ -60,7 +60,7 @@ pub use fireworks::catalog::{
 pub use fireworks::embeddings::{DEFAULT_EMBEDDING_BATCH, Embeddings, FireworksEmbedder};
 pub use fireworks::settings::{DEFAULT_BASE_URL, DEFAULT_MODEL_ID, FireworksSettings};
 pub use fireworks::{FireworksProvider, RemoteModel};
-pub use http::Timeouts;
+pub use http::{MAX_RESPONSE_BYTES, Timeouts};
 pub use provider::{
     ApiChunk, ApiStream, ChatRequest, ContentBlock, FinishReason, LlmProvider, Message, ModelInfo,
     ReasoningStyle, Role, ToolCall, ToolSpec, Usage,

@@ -391,6 +391,20 @@ mod tests {
                 vec![key, ("FIREWORKS_BASE_URL", "localhost:8000")],
                 "FIREWORKS_BASE_URL",
             ),
+            (
+                vec![
+                    key,
+                    ("FIREWORKS_BASE_URL", "https://me:fw_se@proxy.example/v1"),
+                ],
+                "FIREWORKS_BASE_URL must not hold a user name or password",
+            ),
+            (
+                vec![
+                    key,
+                    ("FIREWORKS_BASE_URL", "https://proxy.example/v1?team=a"),
+                ],
+                "FIREWORKS_BASE_URL must not have a query string",
+            ),
         ];
         for (vars, expected) in cases {
             let message = config_error(from(&vars));
