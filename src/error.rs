@@ -3,14 +3,14 @@
 //! Errors answer the questions a host asks of them: which HTTP status ([`Error::status`]),
 //! whether sending again may help ([`Error::is_retryable`]) and after how long
 //! ([`Error::retry_after`]). No variant ever carries the API key or a request header, and no
-//! message kept in an error is longer than [`MAX_MESSAGE_BYTES`] (see [`bounded`]): a server
-//! can send megabytes of error text, a host's log line stays small.
+//! message kept in an error is longer than [`MAX_MESSAGE_BYTES`] (each goes through `bounded`):
+//! a server can send megabytes of error text, a host's log line stays small.
 
 use std::fmt;
 use std::time::Duration;
 
-/// The longest message (server text, quoted data, a transport failure) an error keeps; longer
-/// ones are cut by [`bounded`].
+/// The longest message (server text, quoted data, a transport failure) an error keeps; a longer
+/// one is cut there and ends with `… (cut from N bytes)`, N its original length.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024;
 
 /// `text` as an error keeps it: at most [`MAX_MESSAGE_BYTES`] (cut at a character boundary),
