@@ -80,16 +80,7 @@ impl FireworksProvider {
         let cache_isolation = settings
             .cache_isolation_key
             .as_deref()
-            .map(|key| {
-                let mut value = HeaderValue::from_str(key).map_err(|_| {
-                    Error::Config(
-                        "cache_isolation_key contains characters not allowed in an HTTP header"
-                            .into(),
-                    )
-                })?;
-                value.set_sensitive(true);
-                Ok::<_, Error>(value)
-            })
+            .map(cache::isolation_header)
             .transpose()?;
         let client = Client::builder()
             .connect_timeout(settings.timeouts.connect)
