@@ -328,9 +328,10 @@ async fn a_base_url_with_credentials_a_query_or_a_fragment_is_refused() {
         ("http://127.0.0.1:9/v1#top", "fragment"),
     ] {
         let settings = FireworksSettings::new(KEY, MODEL).with_base_url(url);
+        let settings_shown = format!("{settings:?}");
         match FireworksProvider::new(settings) {
             Err(error @ Error::Config(_)) => {
-                let shown = format!("{error} {error:?}");
+                let shown = format!("{error} {error:?} {settings_shown}");
                 assert!(shown.contains(part), "{shown}");
                 assert!(!shown.contains("hunter2"), "the password leaked: {shown}");
             }

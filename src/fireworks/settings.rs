@@ -94,7 +94,8 @@ impl FireworksSettings {
     /// Sends to another OpenAI-compatible endpoint (default
     /// `https://api.fireworks.ai/inference/v1`).
     pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
-        self.base_url = base_url.into().trim().trim_end_matches('/').to_owned();
+        let base_url = without_password(base_url.into().trim());
+        self.base_url = base_url.trim_end_matches('/').to_owned();
         self
     }
 
@@ -261,7 +262,7 @@ fn check_api_key(key: &str, name: &str) -> Result<(), Error> {
 /// never echoed.
 fn check_base_url(url: &str, name: &str) -> Result<(), Error> {
     let shown = if url.contains('@') {
-        "(not shown: it may hold a password)".to_owned()
+        "a URL with '@' (not shown: it may hold a password)".to_owned()
     } else {
         format!("{url:?}")
     };
@@ -278,7 +279,19 @@ fn check_base_url(url: &str, name: &str) -> Result<(), Error> {
     } else {
         return Ok(());
     };
-    Err(Error::Config(format!("{name} {refusal}, not {shown}")))
+    Err(Error::Config(format!("{name} {refusal}; got {shown}")))
+}
+
+/// `url` with any password replaced, so that settings holding such a URL (which
+/// [`FireworksSettings::validate`] refuses) never show the password in debug output.
+fn without_password(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("hidden"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
 }
 
 fn parse_count(value: Option<String>, name: &str) -> Result<Option<u32>, Error> {
