@@ -678,7 +678,7 @@ fn main() {
         .unwrap();
     let reply = Reply::sse_in_pieces(body_a.clone(), 16 * 1024);
     let server = runtime.block_on(TestServer::start(vec![reply]));
-    let settings = FireworksSettings::new("bench", "deepseek-r1-0528");
+    let settings = FireworksSettings::new("bench", "accounts/fireworks/models/deepseek-r1-0528");
     let provider = FireworksProvider::new(settings.with_base_url(server.base_url())).unwrap();
     let client = reqwest::Client::builder()
         .tcp_nodelay(true)

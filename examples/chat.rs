@@ -116,8 +116,8 @@ async fn main() -> ExitCode {
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = parse_args()?;
-    // `_replay` keeps the offline server (if any) running until the end.
-    let (settings, _replay) = match live_settings(&args)? {
+    // `replay` keeps the offline server (if any) running until the end.
+    let (settings, replay) = match live_settings(&args)? {
         Some(settings) => (settings, None),
         None => {
             eprintln!(
@@ -135,7 +135,14 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             (settings, Some(server))
         }
     };
-    let provider = FireworksProvider::new(settings)?;
+    let mut provider = FireworksProvider::new(settings)?;
+    if replay.is_none() {
+        // A model the catalog does not know (or another server's model) takes its limits from
+        // the server's listing; a server without one leaves the defaults.
+        if let Err(err) = provider.refresh_model_info().await {
+            eprintln!("(the server's model listing was not read: {err}; default limits apply)");
+        }
+    }
     let system = "You are a concise, helpful programming assistant.";
     let request = ChatRequest::new(system, vec![Message::user(args.prompt)]);
 

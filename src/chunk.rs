@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde::de::{self, IgnoredAny, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::error::{ApiError, Error};
+use crate::error::{ApiError, Error, bounded};
 use crate::provider::Usage;
 use crate::tools::ToolCallFragment;
 
@@ -259,7 +259,10 @@ fn hex4(text: &str) -> Result<u32, &'static str> {
 pub fn parse_event(data: &[u8]) -> Result<WireChunk<'_>, Box<Error>> {
     let decode_error = |reason: String| {
         Box::new(Error::Decode {
-            message: format!("event is not a valid chunk ({reason}): {}", excerpt(data)),
+            message: bounded(format!(
+                "event is not a valid chunk ({reason}): {}",
+                excerpt(data)
+            )),
         })
     };
     let text = std::str::from_utf8(data).map_err(|err| decode_error(err.to_string()))?;

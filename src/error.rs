@@ -2,10 +2,34 @@
 //!
 //! Errors answer the questions a host asks of them: which HTTP status ([`Error::status`]),
 //! whether sending again may help ([`Error::is_retryable`]) and after how long
-//! ([`Error::retry_after`]). No variant ever carries the API key or a request header.
+//! ([`Error::retry_after`]). No variant ever carries the API key or a request header, and no
+//! message kept in an error is longer than [`MAX_MESSAGE_BYTES`] (each goes through `bounded`):
+//! a server can send megabytes of error text, a host's log line stays small.
 
 use std::fmt;
 use std::time::Duration;
+
+/// The longest message (server text, quoted data, a transport failure) an error keeps; a longer
+/// one is cut there and ends with `… (cut from N bytes)`, N its original length.
+pub const MAX_MESSAGE_BYTES: usize = 4 * 1024;
+
+/// `text` as an error keeps it: at most [`MAX_MESSAGE_BYTES`] (cut at a character boundary),
+/// and when cut, marked with an ellipsis and the original length, e.g.
+/// `"xxxx… (cut from 10485760 bytes)"`. Every message an error carries goes through here.
+pub(crate) fn bounded(text: impl Into<String>) -> String {
+    let mut text = text.into();
+    if text.len() <= MAX_MESSAGE_BYTES {
+        return text;
+    }
+    let original = text.len();
+    let mut cut = MAX_MESSAGE_BYTES;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text.truncate(cut);
+    text.push_str(&format!("… (cut from {original} bytes)"));
+    text
+}
 
 /// What the server said when it refused a request or failed a stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,10 +50,16 @@ impl ApiError {
     /// anything else, kept as trimmed raw text.
     pub fn from_body(status: Option<u16>, body: &str) -> Self {
         let parsed = serde_json::from_str::<serde_json::Value>(body).ok();
-        match parsed
-            .as_ref()
-            .and_then(|value| Self::from_json(status, value))
-        {
+        Self::from_parsed_body(status, body, parsed.as_ref())
+    }
+
+    /// Like [`ApiError::from_body`], for a body already parsed as JSON (`None`: it is not).
+    pub(crate) fn from_parsed_body(
+        status: Option<u16>,
+        body: &str,
+        parsed: Option<&serde_json::Value>,
+    ) -> Self {
+        match parsed.and_then(|value| Self::from_json(status, value)) {
             Some(error) => error,
             None => ApiError {
                 status,
@@ -40,10 +70,15 @@ impl ApiError {
         }
     }
 
-    /// Reads an error from a parsed JSON document with a top-level `error` key; `None` when
-    /// there is no such key.
+    /// Reads an error from a parsed JSON document with a top-level `error` key (or, as older
+    /// vLLM versions send it, a top-level `"object":"error"` with the fields beside it); `None`
+    /// when it is neither.
     pub fn from_json(status: Option<u16>, value: &serde_json::Value) -> Option<Self> {
-        let error = value.get("error")?;
+        let error = match value.get("error") {
+            Some(error) => error,
+            None if value.get("object").and_then(|o| o.as_str()) == Some("error") => value,
+            None => return None,
+        };
         let text = |v: Option<&serde_json::Value>| -> Option<String> {
             match v? {
                 serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
@@ -65,17 +100,16 @@ impl ApiError {
         };
         Some(ApiError {
             status,
-            message: message.unwrap_or_else(|| error.to_string()),
-            code,
-            request_id: text(value.get("request_id")),
+            message: bounded(message.unwrap_or_else(|| error.to_string())),
+            code: code.map(bounded),
+            request_id: text(value.get("request_id")).map(bounded),
         })
     }
 }
 
-/// A body that is not JSON (an HTML page from a proxy, plain text): its trimmed text, capped so a
-/// whole web page does not end up in a log line.
+/// A body that is not JSON (an HTML page from a proxy, plain text): its trimmed text, bounded so
+/// a whole web page does not end up in a log line.
 fn raw_message(status: Option<u16>, body: &str) -> String {
-    const MAX_CHARS: usize = 500;
     let trimmed = body.trim();
     if trimmed.is_empty() {
         return match status {
@@ -83,10 +117,7 @@ fn raw_message(status: Option<u16>, body: &str) -> String {
             None => "empty error".to_owned(),
         };
     }
-    match trimmed.char_indices().nth(MAX_CHARS) {
-        Some((cut, _)) => format!("{}…", &trimmed[..cut]),
-        None => trimmed.to_owned(),
-    }
+    bounded(trimmed)
 }
 
 impl fmt::Display for ApiError {
@@ -102,15 +133,20 @@ impl fmt::Display for ApiError {
     }
 }
 
-/// Which of the provider's timeouts fired.
+/// Which of the provider's timeouts fired (see [`Timeouts`](crate::Timeouts)).
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeoutKind {
     /// Opening the connection took too long.
     Connect,
-    /// The server accepted the request but sent no event in time.
+    /// The server accepted the request but sent no complete event in time (an error body
+    /// that did not arrive in time counts too).
     FirstEvent,
-    /// The stream went quiet between two events.
+    /// No complete event arrived for the idle timeout after the last one. Keep-alive comments
+    /// and pieces of an unfinished event do not count as events.
     Idle,
+    /// A whole non-streaming call (`list_models`, embeddings) took too long.
+    NonStreaming,
 }
 
 impl fmt::Display for TimeoutKind {
@@ -119,6 +155,7 @@ impl fmt::Display for TimeoutKind {
             TimeoutKind::Connect => "connecting to the server",
             TimeoutKind::FirstEvent => "waiting for the first event",
             TimeoutKind::Idle => "waiting for the next event",
+            TimeoutKind::NonStreaming => "waiting for the whole response",
         })
     }
 }
@@ -171,6 +208,15 @@ pub enum Error {
     /// The server failed (408, 5xx, 520) or sent an error event inside the stream.
     #[error("server error: {0}")]
     Server(ApiError),
+    /// The server answered with a redirect (3xx). Redirects are never followed: the
+    /// conversation (and its headers) goes only to the configured origin. Fix the base URL.
+    #[error("the server redirected (HTTP {status}) to {location:?}; redirects are not followed")]
+    Redirected {
+        /// The HTTP status (301, 302, 303, 307, 308...).
+        status: u16,
+        /// The `Location` it pointed to, as sent (empty when there was none).
+        location: String,
+    },
     /// The connection could not be made or broke before the response began.
     #[error("network error: {message}")]
     Network {
@@ -202,7 +248,10 @@ pub enum Error {
 impl Error {
     /// The HTTP status, where there was one.
     pub fn status(&self) -> Option<u16> {
-        self.api_error().and_then(|error| error.status)
+        match self {
+            Error::Redirected { status, .. } => Some(*status),
+            _ => self.api_error().and_then(|error| error.status),
+        }
     }
 
     /// What the server said, for the errors that come from the server.
@@ -300,13 +349,60 @@ mod tests {
 
     #[test]
     fn raw_bodies_are_trimmed_and_capped() {
-        let page = format!("  <html>{}</html>\n", "x".repeat(2000));
+        let page = format!("  <html>{}</html>\n", "x".repeat(20_000));
         let error = ApiError::from_body(Some(502), &page);
         assert!(error.message.starts_with("<html>xxx"));
-        assert!(error.message.chars().count() <= 501);
+        assert!(
+            error.message.ends_with("… (cut from 20013 bytes)"),
+            "{}",
+            &error.message[4000..]
+        );
         assert_eq!(
             ApiError::from_body(Some(503), " ").message,
             "HTTP 503 with an empty body"
+        );
+    }
+
+    #[test]
+    fn bounded_cuts_at_a_character_boundary_and_says_so() {
+        assert_eq!(bounded("short"), "short");
+        let exact = "a".repeat(MAX_MESSAGE_BYTES);
+        assert_eq!(bounded(exact.clone()), exact);
+        // A three-byte character straddles the limit: the cut falls before it.
+        let text = format!("{}€€", "a".repeat(MAX_MESSAGE_BYTES - 1));
+        let cut = bounded(text.clone());
+        assert_eq!(
+            cut,
+            format!(
+                "{}… (cut from {} bytes)",
+                "a".repeat(MAX_MESSAGE_BYTES - 1),
+                text.len()
+            )
+        );
+    }
+
+    #[test]
+    fn error_fields_from_the_server_are_bounded() {
+        let huge = "m".repeat(1 << 20);
+        let body =
+            serde_json::json!({"error": {"message": huge, "code": huge}, "request_id": huge});
+        let error = ApiError::from_body(Some(500), &body.to_string());
+        for field in [
+            &error.message,
+            error.code.as_ref().unwrap(),
+            error.request_id.as_ref().unwrap(),
+        ] {
+            assert!(field.len() < MAX_MESSAGE_BYTES + 64, "{}", field.len());
+        }
+    }
+
+    #[test]
+    fn a_top_level_error_object_is_read() {
+        let body = r#"{"object":"error","message":"This model's maximum context length is 8 tokens","type":"BadRequestError","code":400}"#;
+        let error = ApiError::from_body(Some(400), body);
+        assert_eq!(
+            error.message,
+            "This model's maximum context length is 8 tokens"
         );
     }
 }

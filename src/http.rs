@@ -1,5 +1,7 @@
 //! Sending one request and checking its status: a non-2xx response becomes a typed [`Error`]
-//! carrying the server's message, and transport failures become network or timeout errors.
+//! carrying the server's message, a redirect is refused, and transport failures become network
+//! or timeout errors. Reading bodies happens here too, through one reader ([`Body`]) with one
+//! rule: every read ends by a [`Deadline`] and every whole body has a size limit.
 //!
 //! This is one attempt; retrying is the caller's business (see `retry`).
 
@@ -8,28 +10,44 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 use bytes::Bytes;
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, LOCATION};
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
+use serde_json::Value;
 
-use crate::error::{ApiError, Error, TimeoutKind};
+use crate::error::{ApiError, Error, TimeoutKind, bounded};
 
 /// The most of an error body that is read; the rest of a huge HTML page is of no use.
 const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 
-/// The provider's timeouts. There is deliberately none on the whole body: a long answer from a
-/// reasoning model can stream for many minutes.
+/// The largest whole response body accepted from a non-streaming call (`list_models`,
+/// embeddings): 64 MiB, room for a batch of 128 embeddings of 8192 dimensions written as JSON.
+/// A larger body is an [`Error::Decode`] naming this limit.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+/// The provider's timeouts. Hosts build them with struct update syntax, for example
+/// `Timeouts { idle: Duration::from_secs(60), ..Timeouts::default() }`. There is deliberately
+/// none on a whole stream: a long answer from a reasoning model can stream for many minutes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
     /// Opening the TCP (and TLS) connection. Default 10 s: a healthy endpoint answers in well
     /// under a second.
     pub connect: Duration,
-    /// From sending the request to the first event. Default 300 s: a long prompt is processed
-    /// before anything streams, and a loaded deployment queues requests; Fireworks itself gives
-    /// up with a 429 when its own first-token deadline passes.
+    /// From sending a streamed request to its first complete event, the response headers (and
+    /// an error body, if the answer is one) included. Default 300 s: a long prompt is processed
+    /// (prefill) before anything streams, and a loaded deployment queues requests; Fireworks
+    /// itself gives up with a 429 when its own first-token deadline passes. Keep-alive comments
+    /// do not count as an event.
     pub first_event: Duration,
-    /// Between two reads of the body once it has started. Default 120 s: tokens (reasoning
-    /// included) stream continuously, so a gap this long means a dead connection.
+    /// The longest a started stream may go without a complete event. Default 120 s: once the
+    /// first event has come, tokens (reasoning included) flow continuously, so a healthy
+    /// Fireworks stream is quiet for well under a second between events; a gap this long means
+    /// a dead connection or a stuck server. Keep-alive comments (`: ping`, OpenRouter's
+    /// `: OPENROUTER PROCESSING`) and the pieces of an unfinished event do not reset it: a
+    /// server that only sends those is treated as quiet.
     pub idle: Duration,
+    /// A whole non-streaming call (`list_models`, one batch of embeddings): sending, the
+    /// headers and the whole body, per attempt. Default 120 s.
+    pub non_streaming: Duration,
 }
 
 impl Default for Timeouts {
@@ -38,6 +56,120 @@ impl Default for Timeouts {
             connect: Duration::from_secs(10),
             first_event: Duration::from_secs(300),
             idle: Duration::from_secs(120),
+            non_streaming: Duration::from_secs(120),
+        }
+    }
+}
+
+impl Timeouts {
+    /// The configured length of the timeout `kind`.
+    pub fn length(&self, kind: TimeoutKind) -> Duration {
+        match kind {
+            TimeoutKind::Connect => self.connect,
+            TimeoutKind::FirstEvent => self.first_event,
+            TimeoutKind::Idle => self.idle,
+            TimeoutKind::NonStreaming => self.non_streaming,
+        }
+    }
+
+    /// The deadline of `kind` counted from `start`.
+    pub(crate) fn deadline(&self, kind: TimeoutKind, start: Instant) -> Deadline {
+        Deadline {
+            at: start + self.length(kind),
+            kind,
+        }
+    }
+
+    /// The error of the timeout `kind` having fired: the one place timeout errors are made.
+    pub(crate) fn expired(&self, kind: TimeoutKind) -> Error {
+        Error::Timeout {
+            kind,
+            after: self.length(kind),
+        }
+    }
+}
+
+/// The instant a wait must end by, and which timeout fires when it passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline {
+    /// The instant the wait must end by.
+    pub at: Instant,
+    /// Which timeout it stands for.
+    pub kind: TimeoutKind,
+}
+
+/// A response body, read piece by piece; no read waits past its deadline.
+#[derive(Debug)]
+pub struct Body {
+    response: Response,
+}
+
+impl Body {
+    /// The body of `response`.
+    pub fn new(response: Response) -> Self {
+        Body { response }
+    }
+
+    /// The next piece of the body, `None` once it has ended; [`Error::Timeout`] of the
+    /// deadline's kind when nothing arrived by then, [`Error::Network`] when the connection
+    /// failed.
+    pub async fn next(
+        &mut self,
+        deadline: Deadline,
+        timeouts: &Timeouts,
+    ) -> Result<Option<Bytes>, Error> {
+        match tokio::time::timeout_at(deadline.at, self.response.chunk()).await {
+            Ok(Ok(piece)) => {
+                if let Some(bytes) = &piece {
+                    tracing::trace!(bytes = bytes.len(), body = %String::from_utf8_lossy(bytes), "body read");
+                }
+                Ok(piece)
+            }
+            Ok(Err(err)) => Err(Error::Network {
+                message: describe(&err),
+            }),
+            Err(_) => Err(timeouts.expired(deadline.kind)),
+        }
+    }
+}
+
+impl Body {
+    /// The next piece of the body if it is here already (`Some(Ok(None))`: the body has
+    /// ended), without waiting; `None` when it is not here yet.
+    pub fn next_if_ready(&mut self) -> Option<Result<Option<Bytes>, reqwest::Error>> {
+        futures::FutureExt::now_or_never(self.response.chunk())
+    }
+}
+
+/// How reading a whole body ended.
+#[derive(Debug)]
+enum BodyEnd {
+    /// It ended properly.
+    Complete,
+    /// It is longer than the limit; only the limit was kept.
+    TooLarge,
+    /// The deadline passed or the connection failed.
+    Failed(Error),
+}
+
+/// Reads a whole body until it ends, passes `max` bytes or `deadline` passes; returns what was
+/// read (at most `max` bytes) and how it ended.
+async fn read_up_to(
+    mut body: Body,
+    deadline: Deadline,
+    timeouts: &Timeouts,
+    max: usize,
+) -> (Vec<u8>, BodyEnd) {
+    let mut bytes = Vec::new();
+    loop {
+        match body.next(deadline, timeouts).await {
+            Ok(Some(piece)) if bytes.len() + piece.len() > max => {
+                bytes.extend_from_slice(&piece[..max - bytes.len()]);
+                return (bytes, BodyEnd::TooLarge);
+            }
+            Ok(Some(piece)) => bytes.extend_from_slice(&piece),
+            Ok(None) => return (bytes, BodyEnd::Complete),
+            Err(error) => return (bytes, BodyEnd::Failed(error)),
         }
     }
 }
@@ -60,28 +192,43 @@ pub fn post_json(client: &Client, url: &str, body: Bytes) -> RequestBuilder {
 }
 
 /// Sends `request` with the key and returns the response once its status is a success. The
-/// wait for the response headers must end by `deadline` (the first-event timeout); an error
-/// body is read with the idle timeout between reads, and what arrived by then is used.
+/// response headers, and an error body, must arrive by `deadline` (what of an error body arrived
+/// by then is used). A redirect is [`Error::Redirected`], never followed.
 pub async fn send(
     request: RequestBuilder,
     auth: &HeaderValue,
     timeouts: &Timeouts,
-    deadline: Instant,
+    deadline: Deadline,
 ) -> Result<Response, Error> {
     let sending = request.header(AUTHORIZATION, auth.clone()).send();
-    let response = tokio::time::timeout_at(deadline, sending)
+    let response = tokio::time::timeout_at(deadline.at, sending)
         .await
-        .map_err(|_| Error::Timeout {
-            kind: TimeoutKind::FirstEvent,
-            after: timeouts.first_event,
-        })?
+        .map_err(|_| timeouts.expired(deadline.kind))?
         .map_err(|err| transport_error(err, timeouts))?;
-    if response.status().is_success() {
+    let status = response.status();
+    if status.is_success() {
         return Ok(response);
     }
-    let status = response.status();
+    if status.is_redirection() {
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .map_or_else(String::new, |value| {
+                bounded(String::from_utf8_lossy(value.as_bytes()))
+            });
+        return Err(Error::Redirected {
+            status: status.as_u16(),
+            location,
+        });
+    }
     let headers = response.headers().clone();
-    let (body, _) = read_limited(response, timeouts.idle, MAX_ERROR_BODY_BYTES).await;
+    let (body, _) = read_up_to(
+        Body::new(response),
+        deadline,
+        timeouts,
+        MAX_ERROR_BODY_BYTES,
+    )
+    .await;
     Err(error_for_status(
         status,
         &headers,
@@ -90,10 +237,11 @@ pub async fn send(
 }
 
 /// A streaming response must be an event stream: a JSON body in its place (some servers answer
-/// `200` with an error document) is read and reported as the server's error.
+/// `200` with an error document) is read by `deadline` and reported as the server's error.
 pub async fn expect_event_stream(
     response: Response,
     timeouts: &Timeouts,
+    deadline: Deadline,
 ) -> Result<Response, Error> {
     let is_json = response
         .headers()
@@ -104,54 +252,52 @@ pub async fn expect_event_stream(
         return Ok(response);
     }
     let status = response.status().as_u16();
-    let (body, _) = read_limited(response, timeouts.idle, MAX_ERROR_BODY_BYTES).await;
+    let (body, _) = read_up_to(
+        Body::new(response),
+        deadline,
+        timeouts,
+        MAX_ERROR_BODY_BYTES,
+    )
+    .await;
     let mut error = ApiError::from_body(Some(status), &String::from_utf8_lossy(&body));
     error.message = format!("expected an event stream, got JSON: {}", error.message);
     Err(Error::Server(error))
 }
 
-/// Reads a whole (successful) response body, with the idle timeout between reads.
-pub async fn read_body(response: Response, timeouts: &Timeouts) -> Result<Vec<u8>, Error> {
-    match read_limited(response, timeouts.idle, usize::MAX).await {
-        (body, None) => Ok(body),
-        (_, Some(error)) => Err(error),
+/// Reads a whole (successful) response body by `deadline`, at most [`MAX_RESPONSE_BYTES`].
+pub async fn read_body(
+    response: Response,
+    timeouts: &Timeouts,
+    deadline: Deadline,
+) -> Result<Vec<u8>, Error> {
+    match read_up_to(Body::new(response), deadline, timeouts, MAX_RESPONSE_BYTES).await {
+        (body, BodyEnd::Complete) => Ok(body),
+        (_, BodyEnd::TooLarge) => Err(Error::Decode {
+            message: format!(
+                "the response is larger than {MAX_RESPONSE_BYTES} bytes (MAX_RESPONSE_BYTES)"
+            ),
+        }),
+        (_, BodyEnd::Failed(error)) => Err(error),
     }
 }
 
-/// Reads a body up to `max` bytes, giving up when a read takes longer than `idle`; returns what
-/// was read and, when the body did not end properly, why.
-async fn read_limited(
-    mut response: Response,
-    idle: Duration,
-    max: usize,
-) -> (Vec<u8>, Option<Error>) {
-    let mut body = Vec::new();
-    while body.len() < max {
-        match tokio::time::timeout(idle, response.chunk()).await {
-            Ok(Ok(Some(chunk))) => body.extend_from_slice(&chunk),
-            Ok(Ok(None)) => return (body, None),
-            Ok(Err(err)) => {
-                let error = Error::Network {
-                    message: describe(&err),
-                };
-                return (body, Some(error));
-            }
-            Err(_) => {
-                let error = Error::Timeout {
-                    kind: TimeoutKind::Idle,
-                    after: idle,
-                };
-                return (body, Some(error));
-            }
-        }
-    }
-    body.truncate(max);
-    (body, None)
+/// Reads what is left of a finished response for at most `wait` and a few KiB (normally just
+/// the end of the chunked encoding, already on its way), so that its connection goes back to
+/// the pool instead of being closed; gives up quietly otherwise.
+pub async fn drain(body: Body, timeouts: Timeouts, wait: Duration) {
+    const MAX_DRAINED_BYTES: usize = 16 * 1024;
+    // Nobody sees this deadline's error: a drain that runs out of time just stops.
+    let deadline = Deadline {
+        at: Instant::now() + wait,
+        kind: TimeoutKind::Idle,
+    };
+    let _ = read_up_to(body, deadline, &timeouts, MAX_DRAINED_BYTES).await;
 }
 
 /// Maps a failed response to its [`Error`] variant.
 pub fn error_for_status(status: StatusCode, headers: &HeaderMap, body: &str) -> Error {
-    let error = ApiError::from_body(Some(status.as_u16()), body);
+    let parsed = serde_json::from_str::<Value>(body).ok();
+    let error = ApiError::from_parsed_body(Some(status.as_u16()), body, parsed.as_ref());
     match status.as_u16() {
         401 | 403 if says_model_missing(&error.message) => Error::ModelNotFound(error),
         401 | 403 => Error::Auth(error),
@@ -160,14 +306,14 @@ pub fn error_for_status(status: StatusCode, headers: &HeaderMap, body: &str) -> 
             retry_after: retry_after(headers, SystemTime::now()),
             error,
         },
-        400 | 413 if says_context_exceeded(&error.message) => {
-            let (prompt_tokens, context_window) = context_numbers(&error.message);
-            Error::ContextWindowExceeded {
+        400 | 413 => match context_overflow(parsed.as_ref(), &error.message) {
+            Some((prompt_tokens, context_window)) => Error::ContextWindowExceeded {
                 error,
                 prompt_tokens,
                 context_window,
-            }
-        }
+            },
+            None => Error::InvalidRequest(error),
+        },
         408 | 500..=599 => Error::Server(error),
         _ => Error::InvalidRequest(error),
     }
@@ -186,7 +332,12 @@ fn says_model_missing(message: &str) -> bool {
         .any(|pattern| message.contains(pattern))
 }
 
-/// The phrasings servers use for a prompt that does not fit the context window.
+/// Error codes and types that say the prompt does not fit the context window: OpenAI's
+/// `code` and llama.cpp's `type`.
+const CONTEXT_CODES: &[&str] = &["context_length_exceeded", "exceed_context_size_error"];
+
+/// The phrasings servers use for a prompt that does not fit the context window, for errors
+/// that carry no such code.
 const CONTEXT_PATTERNS: &[&str] = &[
     "prompt is too long",
     "maximum context length",
@@ -198,6 +349,31 @@ const CONTEXT_PATTERNS: &[&str] = &[
     "input is too long",
 ];
 
+/// Whether a 400 or 413 says the prompt does not fit, and if so the prompt's size and the
+/// context window in tokens where given. The error's `code` / `type` decide first, then the
+/// message; the numbers come from structured fields first (llama.cpp's `n_prompt_tokens` and
+/// `n_ctx`), then from the message.
+fn context_overflow(parsed: Option<&Value>, message: &str) -> Option<(Option<u64>, Option<u64>)> {
+    let details = parsed.map(|value| match value.get("error") {
+        Some(error) if error.is_object() => error,
+        _ => value,
+    });
+    let field = |name: &str| details.and_then(|details| details.get(name));
+    let coded = ["code", "type"]
+        .iter()
+        .filter_map(|name| field(name)?.as_str())
+        .any(|code| CONTEXT_CODES.contains(&code));
+    if !coded && !says_context_exceeded(message) {
+        return None;
+    }
+    let (prompt, window) = context_numbers(message);
+    let number = |name: &str| field(name).and_then(Value::as_u64);
+    Some((
+        number("n_prompt_tokens").or(prompt),
+        number("n_ctx").or(window),
+    ))
+}
+
 fn says_context_exceeded(message: &str) -> bool {
     let message = message.to_ascii_lowercase();
     CONTEXT_PATTERNS
@@ -207,12 +383,13 @@ fn says_context_exceeded(message: &str) -> bool {
 
 /// The prompt size and the context window from the message, by what each number follows:
 /// "The prompt is too long: 40177, model maximum context length: 32767", or "This model's
-/// maximum context length is 32768 tokens. However, you requested 40000 tokens". A number after
-/// words about the maximum, the context or a limit is the window; the first other one is the
-/// prompt.
+/// maximum context length is 32768 tokens. However, you requested 40000 tokens (39000 in the
+/// messages, 1000 in the completion)". A number after words about the maximum, the context or a
+/// limit is the window; a number followed by "in the messages" (or "in the prompt") is the
+/// prompt, else the first other one is (the total requested includes the output).
 fn context_numbers(message: &str) -> (Option<u64>, Option<u64>) {
     let lower = message.to_ascii_lowercase();
-    let (mut prompt, mut window) = (None, None);
+    let (mut prompt, mut requested, mut window) = (None, None, None);
     let mut label_start = 0;
     let mut rest = lower.as_str();
     while let Some(start) = rest.find(|c: char| c.is_ascii_digit()) {
@@ -221,25 +398,32 @@ fn context_numbers(message: &str) -> (Option<u64>, Option<u64>) {
             .map_or(rest.len(), |end| start + end);
         let offset = lower.len() - rest.len();
         let label = &lower[label_start..offset + start];
+        let after = rest[digits..].trim_start();
         if let Ok(number) = rest[start..digits].parse::<u64>()
             && digits - start >= 3
         {
             let is_window = ["maximum", "context", "limit", "window"]
                 .iter()
                 .any(|word| label.contains(word));
-            if is_window {
+            let is_prompt = ["in the messages", "in the prompt"]
+                .iter()
+                .any(|words| after.starts_with(words));
+            if is_prompt {
+                prompt = prompt.or(Some(number));
+            } else if is_window {
                 window = window.or(Some(number));
             } else {
-                prompt = prompt.or(Some(number));
+                requested = requested.or(Some(number));
             }
         }
         label_start = offset + digits;
         rest = &rest[digits..];
     }
-    (prompt, window)
+    (prompt.or(requested), window)
 }
 
-/// `retry-after-ms`, else `retry-after` as seconds or as an HTTP date (relative to `now`).
+/// `retry-after-ms`, else `retry-after` as seconds or as an HTTP date (relative to `now`). A
+/// negative value or a date already past gives no wait (`None`), as does anything unreadable.
 pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let text = |name: &str| headers.get(name)?.to_str().ok().map(str::trim);
     if let Some(ms) = text("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
@@ -250,23 +434,21 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
         return Duration::try_from_secs_f64(seconds).ok();
     }
     let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    at.duration_since(now).ok()
 }
 
 /// A reqwest failure before any response: a connection problem or a connect timeout.
 pub fn transport_error(err: reqwest::Error, timeouts: &Timeouts) -> Error {
     if err.is_connect() && err.is_timeout() {
-        return Error::Timeout {
-            kind: TimeoutKind::Connect,
-            after: timeouts.connect,
-        };
+        return timeouts.expired(TimeoutKind::Connect);
     }
     Error::Network {
         message: describe(&err),
     }
 }
 
-/// The error and its causes on one line ("error sending request: connection refused").
+/// The error and its causes on one line ("error sending request: connection refused"),
+/// bounded like every message an error keeps.
 pub fn describe(err: &(dyn std::error::Error + 'static)) -> String {
     let mut message = err.to_string();
     let mut source = err.source();
@@ -275,7 +457,7 @@ pub fn describe(err: &(dyn std::error::Error + 'static)) -> String {
         message.push_str(&cause.to_string());
         source = cause.source();
     }
-    message
+    bounded(message)
 }
 
 #[cfg(test)]
@@ -312,8 +494,10 @@ mod tests {
         let past = httpdate::fmt_http_date(now - Duration::from_secs(10));
         assert_eq!(
             retry_after(&headers(&[("retry-after", &past)]), now),
-            Some(Duration::ZERO)
+            None,
+            "a past date gives no wait, not a zero one"
         );
+        assert_eq!(retry_after(&headers(&[("retry-after", "-3")]), now), None);
         assert_eq!(retry_after(&headers(&[("retry-after", "soon")]), now), None);
         // Absurd or negative values are ignored, never a panic.
         assert_eq!(retry_after(&headers(&[("retry-after", "1e20")]), now), None);
@@ -335,9 +519,70 @@ mod tests {
                 "This model's maximum context length is 32768 tokens. However, you requested \
                  40000 tokens (39000 in the messages, 1000 in the completion)."
             ),
-            (Some(40000), Some(32768))
+            (Some(39000), Some(32768)),
+            "the prompt, not the prompt plus the requested output"
+        );
+        assert_eq!(
+            context_numbers(
+                "This model's maximum context length is 8192 tokens. However, you requested 9000 tokens."
+            ),
+            (Some(9000), Some(8192))
+        );
+        assert_eq!(
+            context_numbers(
+                "request (30025 tokens) exceeds the available context size (4096 tokens), try increasing it"
+            ),
+            (Some(30025), Some(4096))
         );
         assert_eq!(context_numbers("too many tokens"), (None, None));
+    }
+
+    #[test]
+    fn context_errors_are_told_by_code_first_and_numbers_taken_from_fields() {
+        let classify = |body: &str| {
+            let parsed = serde_json::from_str::<Value>(body).ok();
+            let message = ApiError::from_parsed_body(Some(400), body, parsed.as_ref()).message;
+            context_overflow(parsed.as_ref(), &message)
+        };
+        assert_eq!(
+            classify(
+                r#"{"error":{"code":"context_length_exceeded","message":"Please shorten it."}}"#
+            ),
+            Some((None, None))
+        );
+        assert_eq!(
+            classify(
+                r#"{"error":{"code":400,"type":"exceed_context_size_error","message":"too big","n_prompt_tokens":30025,"n_ctx":4096}}"#
+            ),
+            Some((Some(30025), Some(4096)))
+        );
+        assert_eq!(
+            classify(
+                r#"{"error":{"code":"invalid_request_error","message":"temperature must be at most 2"}}"#
+            ),
+            None
+        );
+        assert_eq!(classify("prompt is too long"), Some((None, None)));
+    }
+
+    #[test]
+    fn each_timeout_kind_has_one_length_and_one_error() {
+        let timeouts = Timeouts::default();
+        for kind in [
+            TimeoutKind::Connect,
+            TimeoutKind::FirstEvent,
+            TimeoutKind::Idle,
+            TimeoutKind::NonStreaming,
+        ] {
+            let start = Instant::now();
+            assert_eq!(
+                timeouts.deadline(kind, start).at,
+                start + timeouts.length(kind)
+            );
+            assert!(
+                matches!(timeouts.expired(kind), Error::Timeout { kind: k, after } if k == kind && after == timeouts.length(kind))
+            );
+        }
     }
 
     #[test]

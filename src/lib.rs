@@ -81,7 +81,7 @@ mod turn;
 /// and its per-turn options, the chunks of the answer, whole turns, errors and a fake provider
 /// for the host's own tests.
 pub mod host {
-    pub use crate::error::{ApiError, Error, TimeoutKind};
+    pub use crate::error::{ApiError, Error, MAX_MESSAGE_BYTES, TimeoutKind};
     pub use crate::fake::{FakeProvider, ScriptedResponse};
     pub use crate::provider::{
         ApiChunk, ApiStream, ChatRequest, ContentBlock, FinishReason, LlmProvider, Message,

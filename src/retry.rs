@@ -1,10 +1,12 @@
 //! When and how long to wait before sending a failed request again, and the retry loop itself
 //! as a plain function over an operation ([`retrying`]).
 //!
-//! Only failures before any output are retried: the loop runs around *starting* a response,
-//! never around a stream that has already yielded chunks. Waits use full jitter (a random
-//! delay between zero and an exponentially growing ceiling) unless the server said how long to
-//! wait, and never exceed the policy's cap.
+//! Only failures before any output are retried: the loop runs around *starting* a response (up
+//! to its first event), never around a stream that has already yielded chunks. Waits use full
+//! jitter (a random delay between zero and an exponentially growing ceiling) unless the server
+//! said how long to wait. No wait exceeds the policy's cap: when the server asks for longer, the
+//! error goes to the host (with the server's wait in [`Error::retry_after`]) instead of being
+//! retried early only to be refused again.
 
 use std::collections::hash_map::RandomState;
 use std::future::Future;
@@ -23,7 +25,8 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     /// The ceiling of the first wait; each further wait's ceiling doubles.
     pub base_delay: Duration,
-    /// No wait is longer than this, whatever the server asks.
+    /// No wait is longer than this. A server asking for a longer wait (`Retry-After`) is not
+    /// retried: its error, carrying the wait, ends the call.
     pub max_delay: Duration,
 }
 
@@ -48,14 +51,15 @@ impl RetryPolicy {
     }
 
     /// The wait before the attempt after `attempt` (counting from 1) failed with `error`, or
-    /// `None` when the error is final or the attempts are used up. `unit_random` in `[0, 1)`
-    /// places the wait within its jitter range.
+    /// `None` when the error is final, the attempts are used up, or the server asked for a
+    /// longer wait than `max_delay`. `unit_random` in `[0, 1)` places the wait within its
+    /// jitter range.
     pub fn delay_after(&self, attempt: u32, error: &Error, unit_random: f64) -> Option<Duration> {
         if attempt >= self.max_attempts || !error.is_retryable() {
             return None;
         }
         if let Some(asked) = error.retry_after() {
-            return Some(asked.min(self.max_delay));
+            return (asked <= self.max_delay).then_some(asked);
         }
         let doublings = attempt.saturating_sub(1).min(30);
         let ceiling = self
@@ -210,18 +214,21 @@ mod tests {
     }
 
     #[test]
-    fn server_wait_is_honoured_up_to_the_cap() {
+    fn server_wait_is_honoured_up_to_the_cap_and_a_longer_one_is_not_retried() {
         let policy = RetryPolicy::default();
         let asked = rate_limited(Some(Duration::from_secs(2)), "slow down");
         assert_eq!(
             policy.delay_after(1, &asked, 0.1),
             Some(Duration::from_secs(2))
         );
-        let greedy = rate_limited(Some(Duration::from_secs(600)), "slow down");
+        let at_cap = rate_limited(Some(Duration::from_secs(30)), "slow down");
         assert_eq!(
-            policy.delay_after(1, &greedy, 0.1),
+            policy.delay_after(1, &at_cap, 0.1),
             Some(Duration::from_secs(30))
         );
+        let longer = rate_limited(Some(Duration::from_secs(120)), "slow down");
+        assert_eq!(policy.delay_after(1, &longer, 0.1), None);
+        assert_eq!(longer.retry_after(), Some(Duration::from_secs(120)));
     }
 
     #[test]

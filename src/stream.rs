@@ -1,11 +1,12 @@
-//! The [`ApiStream`] state machine: starts the response (with retries, before any output),
-//! reads the body under the first-event and idle timeouts, and hands it to the
-//! [`StreamDecoder`].
+//! The [`ApiStream`] state machine: starts the response and reads it up to its first event
+//! (with retries, before any output), reads the rest under the idle timeout, and hands the bytes
+//! to the [`StreamDecoder`].
 //!
 //! Data flows one way: response bytes → decoder → queue of chunks → host. The stream is lazy
 //! (nothing is sent before the first poll) and owns the response, so dropping it closes the
-//! connection. After the first response has started, nothing is ever sent again: a failure
-//! then ends the stream with an error after every chunk already decoded.
+//! connection. Once an event has arrived, nothing is ever sent again: a failure then ends the
+//! stream with an error after every chunk already decoded. When `[DONE]` arrives the stream ends
+//! with its last chunks, whatever the server does with the connection afterwards.
 //!
 //! Each stream runs inside a `fireworks.completion` tracing span recording the model, the
 //! attempts, the status, the time to the first event, the tokens and the finish reason;
@@ -13,6 +14,7 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::mem;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -23,57 +25,84 @@ use tracing::{Instrument, Span};
 
 use crate::decode::StreamDecoder;
 use crate::error::{Error, TimeoutKind};
-use crate::http::{Timeouts, describe};
+use crate::http::{self, Body, Deadline, Timeouts};
 use crate::provider::{ApiChunk, ApiStream};
 use crate::retry::{Attempt, RetryPolicy, retrying};
 
-/// A started response and the deadline of its first event.
-type Started = (Response, Instant);
-
-type Attempts = Pin<Box<dyn Stream<Item = Attempt<Started>> + Send>>;
+type Attempts = Pin<Box<dyn Stream<Item = Attempt<FirstEvent>> + Send>>;
 
 /// One completion in flight.
 struct Session {
-    /// Starting the response; `None` once it has started (or failed for good).
-    attempts: Option<Attempts>,
-    /// The response whose body is being read.
-    response: Option<Response>,
-    decoder: StreamDecoder,
-    /// Chunks decoded but not yet handed to the host.
+    state: State,
+    /// Chunks decoded but not yet handed to the host; they come before anything `state` says.
     pending: VecDeque<ApiChunk>,
-    /// The error that ends the stream once `pending` is empty.
-    failure: Option<Error>,
-    /// No more items after `pending` (and `failure`).
-    finished: bool,
     timeouts: Timeouts,
-    /// When the first event must have arrived (the first-event timeout after sending).
-    first_event_deadline: Option<Instant>,
     span: Span,
 }
 
-/// Builds the stream of one completion. `start` sends the request (given the attempt number)
-/// and resolves, once the response status is known to be a success, to the response and the
-/// deadline of its first event.
-pub fn completion_stream<F, Fut>(
-    start: F,
+/// Where a completion stands.
+enum State {
+    /// Sending the request and reading up to the first event, again after a retryable failure.
+    Starting(Attempts),
+    /// Reading the body of a stream whose first event has arrived (boxed: the decoder is large,
+    /// the other states small).
+    Reading(Box<Reading>),
+    /// The stream failed; the error is its last item.
+    Failed(Error),
+    /// The completion is complete; once its last chunks are out, its connection goes back to
+    /// the pool (see [`release`]).
+    Releasing(Body),
+    /// Nothing more.
+    Done,
+}
+
+/// A started stream's body and what it has said so far.
+struct Reading {
+    body: Body,
+    decoder: StreamDecoder,
+    /// When the last complete event arrived: the idle timeout counts from here.
+    last_event_at: Instant,
+}
+
+/// The outcome of an attempt that got as far as the first event.
+struct FirstEvent {
+    /// The response status.
+    status: u16,
+    /// From sending the request to the first event.
+    waited: Duration,
+    /// The chunks decoded from the bytes read so far.
+    chunks: Vec<ApiChunk>,
+    /// How the stream goes on.
+    next: State,
+}
+
+/// Builds the stream of one completion. `send` sends the request (given the attempt number) and
+/// resolves, once the response status is known to be a success, to the response and the
+/// deadline of its first event; `new_decoder` makes the decoder for each attempt's body.
+pub fn completion_stream<S, Fut, D>(
+    mut send: S,
+    new_decoder: D,
     retry: RetryPolicy,
     timeouts: Timeouts,
-    decoder: StreamDecoder,
     model_id: &str,
 ) -> ApiStream
 where
-    F: FnMut(u32) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<Started, Error>> + Send + 'static,
+    S: FnMut(u32) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(Response, Deadline), Error>> + Send + 'static,
+    D: Fn() -> StreamDecoder + Send + 'static,
 {
+    let attempt = move |number: u32| {
+        let sending = send(number);
+        let decoder = new_decoder();
+        async move {
+            let (response, deadline) = sending.await?;
+            read_first_event(response, decoder, deadline, timeouts).await
+        }
+    };
     let session = Session {
-        attempts: Some(Box::pin(retrying(retry, start))),
-        response: None,
-        decoder,
+        state: State::Starting(Box::pin(retrying(retry, attempt))),
         pending: VecDeque::new(),
-        failure: None,
-        finished: false,
         timeouts,
-        first_event_deadline: None,
         span: tracing::info_span!(
             "fireworks.completion",
             model = model_id,
@@ -92,6 +121,42 @@ where
     }))
 }
 
+/// Reads a started response until its first complete event, under the first-event deadline.
+/// A failure before that event (a timeout, a broken connection, a body that ends) is this
+/// attempt's error, so the retry loop may send the request again; nothing has been output.
+async fn read_first_event(
+    response: Response,
+    mut decoder: StreamDecoder,
+    deadline: Deadline,
+    timeouts: Timeouts,
+) -> Result<FirstEvent, Error> {
+    let status = response.status().as_u16();
+    let mut body = Body::new(response);
+    let mut chunks = Vec::new();
+    loop {
+        let (result, ended) = match body.next(deadline, &timeouts).await? {
+            Some(bytes) => (decoder.push(&bytes, &mut chunks), false),
+            None => (decoder.finish(&mut chunks), true),
+        };
+        if decoder.events() == 0 {
+            result?;
+            continue;
+        }
+        let now = Instant::now();
+        let reading = Box::new(Reading {
+            body,
+            decoder,
+            last_event_at: now,
+        });
+        return Ok(FirstEvent {
+            status,
+            waited: now.saturating_duration_since(deadline.at - timeouts.first_event),
+            chunks,
+            next: reading.after(result, ended),
+        });
+    }
+}
+
 impl Session {
     async fn next(&mut self) -> Option<Result<ApiChunk, Error>> {
         loop {
@@ -99,35 +164,38 @@ impl Session {
                 self.record(&chunk);
                 return Some(Ok(chunk));
             }
-            if let Some(error) = self.failure.take() {
-                self.finished = true;
-                tracing::warn!(error = %error, "completion failed");
-                return Some(Err(error));
-            }
-            if self.finished {
-                if let Some(response) = self.response.take() {
-                    release(response).await;
+            match mem::replace(&mut self.state, State::Done) {
+                State::Done => return None,
+                State::Failed(error) => {
+                    tracing::warn!(error = %error, "completion failed");
+                    return Some(Err(error));
                 }
-                return None;
-            }
-            if let Some(attempts) = &mut self.attempts {
-                match attempts.next().await {
+                State::Starting(mut attempts) => match attempts.next().await {
                     Some(Attempt::Retrying(notice)) => {
+                        self.state = State::Starting(attempts);
                         self.record(&notice);
                         return Some(Ok(notice));
                     }
-                    Some(Attempt::Done(Ok((response, first_event_deadline)))) => {
-                        self.span.record("status", response.status().as_u16());
-                        self.response = Some(response);
-                        self.first_event_deadline = Some(first_event_deadline);
+                    Some(Attempt::Done(Ok(first))) => {
+                        self.span.record("status", first.status);
+                        self.span
+                            .record("first_event_ms", first.waited.as_millis() as u64);
+                        self.pending.extend(first.chunks);
+                        self.state = first.next;
                     }
-                    Some(Attempt::Done(Err(error))) => self.failure = Some(error),
-                    None => self.finished = true,
+                    Some(Attempt::Done(Err(error))) => self.state = State::Failed(error),
+                    None => {}
+                },
+                State::Releasing(body) => {
+                    release(body, self.timeouts).await;
+                    return None;
                 }
-                self.attempts = None;
-                continue;
+                State::Reading(reading) => {
+                    let mut out = Vec::from(mem::take(&mut self.pending));
+                    self.state = reading.read(&mut out, &self.timeouts).await;
+                    self.pending = VecDeque::from(out);
+                }
             }
-            self.read_body().await;
         }
     }
 
@@ -158,62 +226,47 @@ impl Session {
             _ => {}
         }
     }
+}
 
-    /// Reads the next piece of the body and decodes it into `pending` (or sets the failure).
-    async fn read_body(&mut self) {
-        let Some(response) = &mut self.response else {
-            self.finished = true;
-            return;
+impl Reading {
+    /// Reads the next piece of the body, decodes it into `out` and says how the stream goes on.
+    /// The read must end within the idle timeout of the last complete event.
+    async fn read(mut self: Box<Self>, out: &mut Vec<ApiChunk>, timeouts: &Timeouts) -> State {
+        let deadline = Deadline {
+            at: self.last_event_at + timeouts.idle,
+            kind: TimeoutKind::Idle,
         };
-        let (kind, deadline) = match self.first_event_deadline {
-            Some(deadline) if self.decoder.events() == 0 => (TimeoutKind::FirstEvent, deadline),
-            _ => (TimeoutKind::Idle, Instant::now() + self.timeouts.idle),
-        };
-        let read = tokio::time::timeout_at(deadline, response.chunk()).await;
-        let body_continues = matches!(read, Ok(Ok(Some(_))));
-        if let Ok(Ok(Some(bytes))) = &read {
-            tracing::trace!(bytes = bytes.len(), body = %String::from_utf8_lossy(bytes), "body read");
-        }
         let events_before = self.decoder.events();
-        let mut out = Vec::from(std::mem::take(&mut self.pending));
-        let result = match read {
-            Ok(Ok(Some(bytes))) => self.decoder.push(&bytes, &mut out),
+        let (result, ended) = match self.body.next(deadline, timeouts).await {
+            Ok(Some(bytes)) => (self.decoder.push(&bytes, out), false),
             // The body ended: complete if a finish reason came, else interrupted.
-            Ok(Ok(None)) => self.decoder.finish(&mut out),
-            Ok(Err(err)) => self
-                .decoder
-                .finish(&mut out)
-                .map_err(|_| Error::StreamInterrupted {
-                    message: format!(
-                        "the connection failed after {} events: {}",
-                        self.decoder.events(),
-                        describe(&err)
-                    ),
-                }),
-            Err(_) => self.decoder.finish(&mut out).map_err(|_| Error::Timeout {
-                kind,
-                after: match kind {
-                    TimeoutKind::FirstEvent => self.timeouts.first_event,
-                    _ => self.timeouts.idle,
-                },
-            }),
-        };
-        self.pending = VecDeque::from(out);
-        if events_before == 0
-            && self.decoder.events() > 0
-            && let Some(deadline) = self.first_event_deadline
-        {
-            let sent = deadline - self.timeouts.first_event;
-            self.span
-                .record("first_event_ms", sent.elapsed().as_millis() as u64);
-        }
-        match result {
+            Ok(None) => (self.decoder.finish(out), true),
+            // The connection failed or went quiet: complete if a finish reason came already.
             Err(error) => {
-                self.failure = Some(error);
-                self.response = None;
+                let events = self.decoder.events();
+                let result = self.decoder.finish(out).map_err(|_| match error {
+                    Error::Network { message } => Error::StreamInterrupted {
+                        message: format!("the connection failed after {events} events: {message}"),
+                    },
+                    other => other,
+                });
+                (result, true)
             }
-            Ok(()) if self.decoder.is_done() || !body_continues => self.finished = true,
-            Ok(()) => {}
+        };
+        if self.decoder.events() > events_before {
+            self.last_event_at = Instant::now();
+        }
+        self.after(result, ended)
+    }
+
+    /// The state after decoding a piece of the body (or its end) gave `result`. A completion
+    /// that is done ends the stream once its last chunks are out, releasing its connection.
+    fn after(self: Box<Self>, result: Result<(), Error>, ended: bool) -> State {
+        match result {
+            Err(error) => State::Failed(error),
+            Ok(()) if self.decoder.is_done() => State::Releasing(self.body),
+            Ok(()) if ended => State::Done,
+            Ok(()) => State::Reading(self),
         }
     }
 }
@@ -222,11 +275,29 @@ impl Session {
 /// last chunk) so that its connection can be reused.
 const RELEASE_WAIT: Duration = Duration::from_secs(2);
 
-/// Reads what is left of a completed response's body (normally just the end of the chunked
-/// encoding, already on its way), so the connection returns to the pool for the next request
-/// instead of being closed. Runs on the poll after the last chunk: a host that stops polling
-/// at `Finish` and drops the stream simply closes the connection.
-async fn release(mut response: Response) {
-    let drain = async { while let Ok(Some(_)) = response.chunk().await {} };
-    let _ = tokio::time::timeout(RELEASE_WAIT, drain).await;
+/// Gives a finished response's connection back to the pool without making the host wait. The
+/// end of the body is normally here already (it travels with `[DONE]`): then it is read at once
+/// and hyper's own tasks, which put the connection back, get a turn to run, so that the host's
+/// next request finds it. A body whose end is not here yet is left to a background task that
+/// reads it for at most [`RELEASE_WAIT`]; the stream does not wait for it. Outside a tokio
+/// runtime the response is dropped, closing the connection.
+async fn release(mut body: Body, timeouts: Timeouts) {
+    /// Times the end of the body is looked for before it is left to the background.
+    const QUICK_LOOKS: usize = 4;
+    for _ in 0..QUICK_LOOKS {
+        match body.next_if_ready() {
+            Some(Ok(None)) => {
+                // The pool takes the connection back in hyper's tasks: a turn or two for them.
+                tokio::task::yield_now().await;
+                tokio::task::yield_now().await;
+                return;
+            }
+            Some(Ok(Some(_))) => {}
+            Some(Err(_)) => return,
+            None => tokio::task::yield_now().await,
+        }
+    }
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(http::drain(body, timeouts, RELEASE_WAIT));
+    }
 }

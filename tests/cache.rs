@@ -17,7 +17,8 @@ async fn server() -> TestServer {
 }
 
 fn settings(server: &TestServer) -> FireworksSettings {
-    FireworksSettings::new("k", "kimi-k2p6").with_base_url(server.base_url())
+    FireworksSettings::new("k", "accounts/fireworks/models/kimi-k2p6")
+        .with_base_url(server.base_url())
 }
 
 async fn send(provider: &FireworksProvider, request: ChatRequest) {

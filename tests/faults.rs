@@ -24,7 +24,7 @@ fn fast_retries() -> RetryPolicy {
 }
 
 fn settings(server: &TestServer) -> FireworksSettings {
-    FireworksSettings::new(KEY, "llama-v3p3-70b-instruct")
+    FireworksSettings::new(KEY, "accounts/fireworks/models/llama-v3p3-70b-instruct")
         .with_base_url(server.base_url())
         .with_retry_policy(fast_retries())
 }
@@ -291,8 +291,9 @@ async fn an_error_body_that_stalls_still_gives_its_error() {
         ..Reply::json(503, "")
     }])
     .await;
+    // An error body is due by the first-event deadline, like the first event.
     let timeouts = Timeouts {
-        idle: Duration::from_millis(200),
+        first_event: Duration::from_millis(200),
         ..Timeouts::default()
     };
     let settings = settings(&server)
@@ -399,7 +400,8 @@ async fn two_hundred_concurrent_streams_all_complete() {
     let body = fixture("reasoning_chat_demo");
     let server = TestServer::start(vec![Reply::sse_in_pieces(body.clone(), 1400)]).await;
     let provider = FireworksProvider::new(
-        FireworksSettings::new(KEY, "deepseek-r1-0528").with_base_url(server.base_url()),
+        FireworksSettings::new(KEY, "accounts/fireworks/models/deepseek-r1-0528")
+            .with_base_url(server.base_url()),
     )
     .unwrap();
     let expected = answer_text(&decode_whole(provider.model(), &body));
@@ -424,7 +426,9 @@ async fn sequential_requests_reuse_one_connection() {
         assert!(matches!(items.last(), Some(Ok(ApiChunk::Finish(_)))));
     }
     assert_eq!(server.requests().len(), 20);
-    assert_eq!(server.connections_accepted(), 1);
+    // Each stream reads the end of its body (here with `[DONE]`) as it ends, so the next
+    // request, sent at once, finds the connection back in the pool.
+    assert_eq!(server.connections_accepted(), 1, "20 turns, one connection");
 }
 
 #[tokio::test]

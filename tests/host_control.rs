@@ -18,7 +18,7 @@ use support::fixture;
 use support::server::{Reply, TestServer};
 
 fn settings(server: &TestServer) -> FireworksSettings {
-    FireworksSettings::new("fw_host_key_77", "glm-5p1")
+    FireworksSettings::new("fw_host_key_77", "accounts/fireworks/models/glm-5p1")
         .with_base_url(server.base_url())
         .with_retry_policy(RetryPolicy::none())
 }
@@ -313,15 +313,17 @@ async fn a_hosts_own_client_is_used() {
 #[tokio::test]
 async fn another_model_shares_the_settings_and_the_connection() {
     let server = TestServer::start(vec![Reply::sse(fixture("plain_answer"))]).await;
-    let kimi = FireworksProvider::new(settings(&server).with_header("x-team", "core")).unwrap();
-    let glm = kimi.with_model("kimi-k2p6").unwrap();
-    assert_eq!(glm.model().id, "accounts/fireworks/models/kimi-k2p6");
+    let glm = FireworksProvider::new(settings(&server).with_header("x-team", "core")).unwrap();
+    let kimi = glm
+        .with_model("accounts/fireworks/models/kimi-k2p6")
+        .unwrap();
+    assert_eq!(kimi.model().id, "accounts/fireworks/models/kimi-k2p6");
     assert_eq!(
-        glm.model().context_window,
+        kimi.model().context_window,
         262_000,
         "the other model's own limits"
     );
-    for provider in [&kimi, &glm, &kimi] {
+    for provider in [&glm, &kimi, &glm] {
         let request = fireworks_provider::ChatRequest::new("", ask("Hi"));
         Turn::collect(provider.create_message(request))
             .await

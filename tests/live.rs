@@ -1,10 +1,15 @@
 //! Live conformance suite against the real API (or any OpenAI-compatible server).
 //!
-//! Skipped unless FIREWORKS_API_KEY or FIREWORKS_BASE_URL is set; FIREWORKS_MODEL_ID picks the
-//! chat model and FIREWORKS_REASONING_MODEL_ID the reasoning one. Against a server that cannot
-//! do something (no auth, no reasoning model), that check says so and passes:
+//! Every test here is `#[ignore]`d, so a plain `cargo test` reports them as ignored, never as
+//! passed. Run them with `--ignored` and FIREWORKS_API_KEY (or FIREWORKS_BASE_URL for a server
+//! that needs no key) set; FIREWORKS_MODEL_ID picks the chat model and
+//! FIREWORKS_REASONING_MODEL_ID the reasoning one:
 //!
-//!     FIREWORKS_API_KEY=fw_... cargo test --test live -- --nocapture --test-threads 1
+//!     FIREWORKS_API_KEY=fw_... cargo test --test live -- --ignored --nocapture --test-threads 1
+//!
+//! Only the crate's own behaviour fails a test. What depends on the model or the server (a
+//! small model that does not know the answer, makes no tool call, a server that checks no key)
+//! is skipped with a printed reason.
 
 use fireworks_provider::{
     ApiChunk, ChatRequest, ContentBlock, Error, FinishReason, FireworksProvider, FireworksSettings,
@@ -13,23 +18,48 @@ use fireworks_provider::{
 use futures::StreamExt;
 use serde_json::json;
 
-/// Settings from the environment, or `None` (and a note) when the suite is not configured.
-fn live_settings() -> Option<FireworksSettings> {
+/// Why every test here is ignored unless asked for.
+const NEEDS: &str = "needs FIREWORKS_API_KEY or FIREWORKS_BASE_URL; run with --ignored";
+
+/// Settings from the environment; a test run without them fails, saying what to set.
+fn live_settings() -> FireworksSettings {
     let configured = ["FIREWORKS_API_KEY", "FIREWORKS_BASE_URL"]
         .iter()
         .any(|name| std::env::var(name).is_ok_and(|v| !v.is_empty()));
-    if !configured {
-        eprintln!("skipped: set FIREWORKS_API_KEY (or FIREWORKS_BASE_URL) to run the live suite");
-        return None;
+    assert!(configured, "the live suite {NEEDS}");
+    FireworksSettings::from_lookup(|name| match (name, std::env::var(name)) {
+        ("FIREWORKS_API_KEY", Err(_)) => Some("none".into()),
+        (_, value) => value.ok(),
+    })
+    .expect("live settings")
+    .with_max_tokens(2048)
+}
+
+/// Says why a check that depends on the model or the server was not made.
+fn skip(reason: &str) {
+    eprintln!("skipped: {reason}");
+}
+
+/// The stream ended the way every stream must: its items in order, `Finish` last, no reasoning
+/// markup in the answer.
+fn assert_well_formed(items: &[Result<ApiChunk, Error>]) {
+    assert!(
+        matches!(items.last(), Some(Ok(ApiChunk::Finish(_)))),
+        "{:?}",
+        items.last()
+    );
+    let finishes = items
+        .iter()
+        .filter(|i| matches!(i, Ok(ApiChunk::Finish(_))))
+        .count();
+    assert_eq!(finishes, 1, "one Finish");
+    let (reasoning, text) = texts(items);
+    for part in [&reasoning, &text] {
+        assert!(
+            !part.contains("<think>") && !part.contains("</think>"),
+            "{part}"
+        );
     }
-    Some(
-        FireworksSettings::from_lookup(|name| match (name, std::env::var(name)) {
-            ("FIREWORKS_API_KEY", Err(_)) => Some("none".into()),
-            (_, value) => value.ok(),
-        })
-        .expect("live settings")
-        .with_max_tokens(2048),
-    )
 }
 
 async fn complete(
@@ -54,37 +84,36 @@ fn texts(items: &[Result<ApiChunk, Error>]) -> (String, String) {
 }
 
 #[tokio::test]
+#[ignore = "needs FIREWORKS_API_KEY or FIREWORKS_BASE_URL; run with --ignored"]
 async fn live_plain_answer() {
-    let Some(settings) = live_settings() else {
-        return;
-    };
     let items = complete(
-        settings,
+        live_settings(),
         ChatRequest::new(
             "Answer in one word.",
             vec![Message::user("What is the capital of France?")],
         ),
     )
     .await;
+    assert_well_formed(&items);
     let (_, text) = texts(&items);
-    assert!(text.to_lowercase().contains("paris"), "{text}");
-    assert!(
-        !text.contains("<think>") && !text.contains("</think>"),
-        "{text}"
-    );
-    assert!(
-        items
-            .iter()
-            .any(|i| matches!(i, Ok(ApiChunk::Usage(u)) if u.input_tokens > 0))
-    );
-    assert!(matches!(items.last(), Some(Ok(ApiChunk::Finish(_)))));
+    assert!(!text.trim().is_empty(), "an answer");
+    if !text.to_lowercase().contains("paris") {
+        skip(&format!("the model did not answer \"Paris\" but {text:?}"));
+    }
+    let usage = items.iter().find_map(|i| match i {
+        Ok(ApiChunk::Usage(u)) => Some(u),
+        _ => None,
+    });
+    match usage {
+        Some(usage) => assert!(usage.input_tokens > 0, "{usage:?}"),
+        None => skip("the server sent no usage"),
+    }
 }
 
 #[tokio::test]
+#[ignore = "needs FIREWORKS_API_KEY or FIREWORKS_BASE_URL; run with --ignored"]
 async fn live_reasoning_model_splits_reasoning_from_the_answer() {
-    if live_settings().is_none() {
-        return;
-    }
+    live_settings();
     let model = std::env::var("FIREWORKS_REASONING_MODEL_ID")
         .unwrap_or_else(|_| "accounts/fireworks/models/deepseek-v4-flash".into());
     let settings = FireworksSettings::from_lookup(|name| match name {
@@ -100,22 +129,23 @@ async fn live_reasoning_model_splits_reasoning_from_the_answer() {
     )
     .await;
     if let Some(Err(Error::ModelNotFound(_))) = items.first() {
-        eprintln!("skipped: this server has no {model}");
+        skip(&format!("this server has no {model}"));
         return;
     }
+    assert_well_formed(&items);
     let (reasoning, text) = texts(&items);
-    assert!(!text.trim().is_empty());
-    assert!(!text.contains("<think>") && !reasoning.contains("<think>"));
+    if text.trim().is_empty() {
+        skip(&format!("{model} spent its output on reasoning"));
+    }
     if reasoning.is_empty() {
-        eprintln!("note: {model} showed no reasoning on this server");
+        skip(&format!("{model} showed no reasoning on this server"));
     }
 }
 
 #[tokio::test]
+#[ignore = "needs FIREWORKS_API_KEY or FIREWORKS_BASE_URL; run with --ignored"]
 async fn live_tool_round_trip() {
-    let Some(settings) = live_settings() else {
-        return;
-    };
+    let settings = live_settings();
     let tool = ToolSpec {
         name: "get_weather".into(),
         description: "Current weather for a city".into(),
@@ -131,13 +161,25 @@ async fn live_tool_round_trip() {
             _ => None,
         })
         .collect();
-    assert!(!calls.is_empty(), "no tool call: {items:?}");
+    assert_well_formed(&items);
+    let Some(call) = calls.first() else {
+        skip("the model answered without calling the tool");
+        return;
+    };
     assert!(matches!(
         items.last(),
         Some(Ok(ApiChunk::Finish(FinishReason::ToolCalls)))
     ));
-    let call = &calls[0];
-    assert!(call.parse_arguments().unwrap()["city"].is_string());
+    let Ok(arguments) = call.parse_arguments() else {
+        skip(&format!(
+            "the model wrote arguments that are not JSON: {}",
+            call.arguments
+        ));
+        return;
+    };
+    if !arguments["city"].is_string() {
+        skip(&format!("the model left out the city: {arguments}"));
+    }
     let follow_up = ChatRequest::new(
         "",
         vec![
@@ -147,7 +189,7 @@ async fn live_tool_round_trip() {
                 content: vec![ContentBlock::ToolUse {
                     id: call.id.clone(),
                     name: call.name.clone(),
-                    input: call.parse_arguments().unwrap(),
+                    input: arguments,
                 }],
             },
             Message {
@@ -163,51 +205,56 @@ async fn live_tool_round_trip() {
         ],
     )
     .with_tools(vec![tool]);
-    let (_, text) = texts(&complete(settings, follow_up).await);
-    assert!(text.contains("18"), "{text}");
+    let items = complete(settings, follow_up).await;
+    assert_well_formed(&items);
+    let (_, text) = texts(&items);
+    if !text.contains("18") {
+        skip(&format!(
+            "the model did not use the tool's result: {text:?}"
+        ));
+    }
 }
 
 #[tokio::test]
+#[ignore = "needs FIREWORKS_API_KEY or FIREWORKS_BASE_URL; run with --ignored"]
 async fn live_bad_key_is_an_auth_error() {
-    let Some(settings) = live_settings() else {
-        return;
-    };
+    let settings = live_settings();
     let bad = FireworksSettings::new("fw_not_a_real_key", settings.model_id())
         .with_base_url(settings.base_url());
     let items = complete(bad, ChatRequest::new("", vec![Message::user("hi")])).await;
     match items.first() {
         Some(Err(Error::Auth(api))) => assert!(!api.message.is_empty()),
-        Some(Ok(_)) => eprintln!("skipped: this server does not check keys"),
+        Some(Ok(_)) => skip("this server does not check keys"),
         other => panic!("{other:?}"),
     }
 }
 
 #[tokio::test]
+#[ignore = "needs FIREWORKS_API_KEY or FIREWORKS_BASE_URL; run with --ignored"]
 async fn live_unknown_model_is_model_not_found() {
-    let Some(settings) = live_settings() else {
-        return;
-    };
+    let settings = live_settings();
     let key = std::env::var("FIREWORKS_API_KEY").unwrap_or_else(|_| "none".into());
     let unknown = FireworksSettings::new(key, "accounts/fireworks/models/no-such-model-9f3")
         .with_base_url(settings.base_url());
     let items = complete(unknown, ChatRequest::new("", vec![Message::user("hi")])).await;
     match items.first() {
         Some(Err(Error::ModelNotFound(_))) => {}
-        Some(Ok(_)) => eprintln!("skipped: this server ignores the model id"),
+        Some(Ok(_)) => skip("this server ignores the model id"),
         other => panic!("{other:?}"),
     }
 }
 
 #[tokio::test]
+#[ignore = "needs FIREWORKS_API_KEY or FIREWORKS_BASE_URL; run with --ignored"]
 async fn live_oversized_prompt_is_context_window_exceeded() {
-    let Some(settings) = live_settings() else {
-        return;
-    };
+    let settings = live_settings();
     // Far past any context window: about 2.5 million tokens.
     let huge = "lorem ipsum dolor sit amet ".repeat(500_000);
     let items = complete(settings, ChatRequest::new("", vec![Message::user(huge)])).await;
     match items.first() {
         Some(Err(Error::ContextWindowExceeded { error, .. })) => assert!(!error.message.is_empty()),
+        // Some servers truncate the prompt instead of refusing it.
+        Some(Ok(_)) => skip("this server accepted (truncated) the prompt"),
         other => panic!("expected ContextWindowExceeded, got {other:?}"),
     }
 }

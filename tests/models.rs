@@ -2,11 +2,19 @@
 
 mod support;
 
+use std::time::Duration;
+
 use fireworks_provider::{
-    Error, FireworksProvider, FireworksSettings, LlmProvider, RemoteModel, RetryPolicy,
+    ApiChunk, ChatRequest, Error, FireworksProvider, FireworksSettings, LlmProvider,
+    MAX_RESPONSE_BYTES, Message, ModelInfo, RemoteModel, RetryPolicy, TimeoutKind, Timeouts,
 };
+use futures::StreamExt;
 use serde_json::json;
-use support::server::{Reply, TestServer};
+use support::server::{Reply, Step, TestServer};
+
+/// A call that has not ended after this long is hung; every configured timeout here is a
+/// fraction of it.
+const HANG: Duration = Duration::from_secs(20);
 
 fn provider(server: &TestServer, model: &str) -> FireworksProvider {
     FireworksProvider::new(
@@ -20,7 +28,7 @@ fn provider(server: &TestServer, model: &str) -> FireworksProvider {
 #[tokio::test]
 async fn known_models_report_catalog_numbers_and_unknown_ones_only_their_settings() {
     let server = TestServer::start(vec![Reply::json(200, "{}")]).await;
-    let known = provider(&server, "deepseek-v4-flash");
+    let known = provider(&server, "accounts/fireworks/models/deepseek-v4-flash");
     let info = known.model();
     assert_eq!(info.id, "accounts/fireworks/models/deepseek-v4-flash");
     assert_eq!((info.context_window, info.max_tokens), (1_000_000, 384_000));
@@ -142,5 +150,166 @@ async fn embedding_errors_and_short_answers_are_reported() {
     assert!(
         matches!(&error, Error::Decode { message } if message.contains("1 embeddings for a batch of 2")),
         "{error:?}"
+    );
+}
+
+fn patient_provider(server: &TestServer, model: &str, timeouts: Timeouts) -> FireworksProvider {
+    FireworksProvider::new(
+        FireworksSettings::new("fw_models_key", model)
+            .with_base_url(server.base_url())
+            .with_retry_policy(RetryPolicy::none())
+            .with_timeouts(timeouts),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_trickling_listing_or_embedding_ends_at_the_non_streaming_deadline() {
+    let timeouts = Timeouts {
+        non_streaming: Duration::from_millis(400),
+        ..Timeouts::default()
+    };
+    let body = json!({"object": "list", "data": [{"id": "m".repeat(500)}]}).to_string();
+    // One byte every 20 ms: the whole body would take about 10 s.
+    let trickle = Reply::trickle(
+        200,
+        "application/json",
+        body.as_bytes(),
+        Duration::from_millis(20),
+    );
+    let server = TestServer::start(vec![trickle]).await;
+    let provider = patient_provider(&server, "my-model", timeouts);
+    let listing = tokio::time::timeout(HANG, provider.list_models()).await;
+    let embedding =
+        tokio::time::timeout(HANG, provider.embedder("e").embed(&["a".to_owned()])).await;
+    for result in [listing.map(|r| r.map(drop)), embedding.map(|r| r.map(drop))] {
+        match result.expect("the call hung") {
+            Err(Error::Timeout {
+                kind: TimeoutKind::NonStreaming,
+                after,
+            }) => assert_eq!(after, Duration::from_millis(400)),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_listing_larger_than_the_limit_is_refused() {
+    let piece = vec![b' '; 1 << 20];
+    let pieces = MAX_RESPONSE_BYTES / piece.len() + 1;
+    let server = TestServer::start(vec![Reply {
+        steps: vec![
+            Step::Send(b"{\"data\":[".to_vec()),
+            Step::SendRepeated(piece, pieces),
+        ],
+        ..Reply::json(200, "")
+    }])
+    .await;
+    let error = provider(&server, "my-model")
+        .list_models()
+        .await
+        .unwrap_err();
+    match &error {
+        Error::Decode { message } => {
+            assert!(
+                message.contains(&MAX_RESPONSE_BYTES.to_string()),
+                "{message}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+fn listing(models: serde_json::Value) -> Reply {
+    Reply::json(200, json!({"object": "list", "data": models}).to_string())
+}
+
+#[tokio::test]
+async fn refresh_model_info_fills_an_unknown_model_from_the_listing() {
+    let server = TestServer::start(vec![listing(json!([
+        {"id": "other", "context_length": 1000},
+        {"id": "qwen3:0.6b", "context_length": 40960, "supports_image_input": false, "supports_tools": false},
+    ]))])
+    .await;
+    let mut provider = provider(&server, "qwen3:0.6b");
+    assert_eq!(
+        provider.model().context_window,
+        ModelInfo::DEFAULT_CONTEXT_WINDOW
+    );
+    let info = provider.refresh_model_info().await.unwrap();
+    assert_eq!(info.id, "qwen3:0.6b");
+    assert_eq!(info.context_window, 40_960);
+    assert_eq!(info.max_tokens, ModelInfo::DEFAULT_MAX_TOKENS);
+    assert!(!info.supports_images && !info.supports_tools);
+    assert_eq!(info.input_price, None);
+    assert_eq!(provider.model().context_window, 40_960);
+    assert_eq!(server.requests()[0].path, "/inference/v1/models");
+
+    // The settings still win over the listing.
+    let mut provider = FireworksProvider::new(
+        FireworksSettings::new("k", "qwen3:0.6b")
+            .with_base_url(server.base_url())
+            .with_context_window(8192)
+            .with_images(true),
+    )
+    .unwrap();
+    let info = provider.refresh_model_info().await.unwrap();
+    assert_eq!(info.context_window, 8192);
+    assert!(info.supports_images && !info.supports_tools);
+}
+
+#[tokio::test]
+async fn refresh_model_info_leaves_known_and_unlisted_models_alone() {
+    let server = TestServer::start(vec![listing(json!([
+        {"id": "accounts/fireworks/models/kimi-k2p6", "context_length": 1000},
+    ]))])
+    .await;
+    let mut known = provider(&server, "accounts/fireworks/models/kimi-k2p6");
+    assert_eq!(
+        known.refresh_model_info().await.unwrap().context_window,
+        262_000
+    );
+    assert!(
+        server.requests().is_empty(),
+        "the catalog knows it: nothing asked"
+    );
+    let mut unlisted = provider(&server, "not-listed");
+    let info = unlisted.refresh_model_info().await.unwrap();
+    assert_eq!(info.context_window, ModelInfo::DEFAULT_CONTEXT_WINDOW);
+}
+
+#[tokio::test]
+async fn host_prices_give_any_model_a_cost() {
+    let server = TestServer::start(vec![Reply::sse(support::fixture("plain_answer"))]).await;
+    let id = "accounts/fireworks/models/glm-5p1#accounts/me/deployments/abc";
+    let provider = FireworksProvider::new(
+        FireworksSettings::new("k", id)
+            .with_base_url(server.base_url())
+            .with_prices(2.0, 8.0, None),
+    )
+    .unwrap();
+    let info = provider.model();
+    assert_eq!(info.max_tokens, 131_072, "the catalog's limits stay");
+    assert_eq!(
+        (info.input_price, info.output_price, info.cache_read_price),
+        (Some(2.0), Some(8.0), None)
+    );
+    let items: Vec<_> = provider
+        .create_message(ChatRequest::new("", vec![Message::user("hi")]))
+        .collect()
+        .await;
+    let usage = items
+        .iter()
+        .find_map(|item| match item {
+            Ok(ApiChunk::Usage(usage)) => Some(usage.clone()),
+            _ => None,
+        })
+        .expect("usage");
+    let expected = (usage.input_tokens as f64 * 2.0 + usage.output_tokens as f64 * 8.0) / 1e6;
+    assert_eq!(usage.total_cost, Some(expected));
+
+    let refused = FireworksSettings::new("k", id).with_prices(-1.0, 8.0, None);
+    assert!(
+        matches!(FireworksProvider::new(refused), Err(Error::Config(m)) if m.contains("prices"))
     );
 }

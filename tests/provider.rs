@@ -36,7 +36,7 @@ async fn collect(provider: &dyn LlmProvider, request: ChatRequest) -> Vec<Result
 #[tokio::test]
 async fn sends_one_streamed_request_with_only_the_fields_that_are_set() {
     let server = TestServer::start(vec![Reply::sse(fixture("plain_answer"))]).await;
-    let provider = provider_for(&server, "llama-v3p3-70b-instruct");
+    let provider = provider_for(&server, "accounts/fireworks/models/llama-v3p3-70b-instruct");
     let items = collect(&provider, hello()).await;
     assert!(matches!(
         items.last(),
@@ -115,10 +115,26 @@ async fn model_ids_are_sent_as_given_and_settings_limits_win() {
 #[tokio::test]
 async fn recorded_streams_come_through_http_in_small_pieces() {
     for (name, model, reasons) in [
-        ("reasoning_chat_demo", "deepseek-r1-0528", true),
-        ("reasoning_content", "glm-5p1", true),
-        ("starts_in_reasoning", "qwen3-235b-a22b-thinking-2507", true),
-        ("crlf_line_endings", "llama-v3p3-70b-instruct", false),
+        (
+            "reasoning_chat_demo",
+            "accounts/fireworks/models/deepseek-r1-0528",
+            true,
+        ),
+        (
+            "reasoning_content",
+            "accounts/fireworks/models/glm-5p1",
+            true,
+        ),
+        (
+            "starts_in_reasoning",
+            "accounts/fireworks/models/qwen3-235b-a22b-thinking-2507",
+            true,
+        ),
+        (
+            "crlf_line_endings",
+            "accounts/fireworks/models/llama-v3p3-70b-instruct",
+            false,
+        ),
     ] {
         let body = fixture(name);
         let server = TestServer::start(vec![Reply::sse_in_pieces(body.clone(), 7)]).await;
@@ -142,7 +158,7 @@ async fn recorded_streams_come_through_http_in_small_pieces() {
 #[tokio::test]
 async fn a_truncated_stream_delivers_everything_then_an_error() {
     let server = TestServer::start(vec![Reply::sse(fixture("truncated_stream"))]).await;
-    let provider = provider_for(&server, "llama-v3p3-70b-instruct");
+    let provider = provider_for(&server, "accounts/fireworks/models/llama-v3p3-70b-instruct");
     let items = collect(&provider, hello()).await;
     let (_, text) = texts(&items);
     assert!(!text.is_empty());
@@ -156,7 +172,7 @@ async fn a_truncated_stream_delivers_everything_then_an_error() {
 #[tokio::test]
 async fn an_error_event_inside_a_200_stream_is_an_error_item() {
     let server = TestServer::start(vec![Reply::sse(fixture("error_event_midstream"))]).await;
-    let provider = provider_for(&server, "deepseek-v4-pro");
+    let provider = provider_for(&server, "accounts/fireworks/models/deepseek-v4-pro");
     let items = collect(&provider, hello()).await;
     match items.last() {
         Some(Err(Error::Server(api))) => {
@@ -186,7 +202,7 @@ async fn every_error_body_becomes_its_typed_error() {
             reply = reply.with_header(header, value.as_str().unwrap());
         }
         let server = TestServer::start(vec![reply]).await;
-        let provider = provider_for(&server, "kimi-k2p6");
+        let provider = provider_for(&server, "accounts/fireworks/models/kimi-k2p6");
         let items = collect(&provider, hello()).await;
         assert_eq!(items.len(), 1, "{name}: the error alone");
         assert_eq!(
@@ -224,6 +240,26 @@ async fn every_error_body_becomes_its_typed_error() {
             error.to_string().contains(api.message.as_str()),
             "{name}: Display shows the message"
         );
+        if let Some(expected_prompt) = expected.get("prompt_tokens") {
+            let Error::ContextWindowExceeded {
+                prompt_tokens,
+                context_window,
+                ..
+            } = &error
+            else {
+                panic!("{name}: {error:?}");
+            };
+            assert_eq!(
+                prompt_tokens.map(Value::from),
+                Some(expected_prompt.clone()).filter(|v| !v.is_null()),
+                "{name}"
+            );
+            assert_eq!(
+                context_window.map(Value::from),
+                Some(expected["context_window"].clone()).filter(|v| !v.is_null()),
+                "{name}"
+            );
+        }
     }
 }
 
@@ -231,7 +267,7 @@ async fn every_error_body_becomes_its_typed_error() {
 async fn context_window_errors_carry_the_token_numbers() {
     let body = r#"{"error":{"object":"error","type":"invalid_request_error","code":"invalid_request_error","message":"The prompt is too long: 40177, model maximum context length: 32767"}}"#;
     let server = TestServer::start(vec![Reply::json(400, body)]).await;
-    let provider = provider_for(&server, "kimi-k2p6");
+    let provider = provider_for(&server, "accounts/fireworks/models/kimi-k2p6");
     let items = collect(&provider, hello()).await;
     match &items[0] {
         Err(Error::ContextWindowExceeded {
@@ -254,7 +290,8 @@ async fn bad_settings_are_config_errors_naming_the_setting() {
         (FireworksSettings::new("", "kimi-k2p6"), "api_key"),
         (FireworksSettings::new(KEY, ""), "model_id"),
         (
-            FireworksSettings::new(KEY, "kimi-k2p6").with_base_url("ftp://x"),
+            FireworksSettings::new(KEY, "accounts/fireworks/models/kimi-k2p6")
+                .with_base_url("ftp://x"),
             "base_url",
         ),
     ] {
@@ -268,7 +305,7 @@ async fn bad_settings_are_config_errors_naming_the_setting() {
 #[tokio::test]
 async fn nothing_is_sent_before_the_first_poll() {
     let server = TestServer::start(vec![Reply::sse(fixture("plain_answer"))]).await;
-    let provider = provider_for(&server, "llama-v3p3-70b-instruct");
+    let provider = provider_for(&server, "accounts/fireworks/models/llama-v3p3-70b-instruct");
     let stream = provider.create_message(hello());
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(server.requests().len(), 0);
@@ -278,7 +315,7 @@ async fn nothing_is_sent_before_the_first_poll() {
 #[tokio::test]
 async fn an_invalid_conversation_fails_before_anything_is_sent() {
     let server = TestServer::start(vec![Reply::sse(fixture("plain_answer"))]).await;
-    let provider = provider_for(&server, "llama-v3p3-70b-instruct");
+    let provider = provider_for(&server, "accounts/fireworks/models/llama-v3p3-70b-instruct");
     let request = ChatRequest::new(
         "",
         vec![Message {

@@ -47,7 +47,7 @@ async fn a_completion_is_one_span_with_its_outcome_and_no_key() {
     ])
     .await;
     let provider = FireworksProvider::new(
-        FireworksSettings::new(KEY, "llama-v3p3-70b-instruct")
+        FireworksSettings::new(KEY, "accounts/fireworks/models/llama-v3p3-70b-instruct")
             .with_base_url(server.base_url())
             .with_retry_policy(RetryPolicy {
                 max_attempts: 2,

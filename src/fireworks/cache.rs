@@ -6,10 +6,25 @@
 //! turns (the system prompt and the first user message) with FNV-1a, whose output is fixed by
 //! its definition, so a key survives restarts and upgrades.
 
+use reqwest::header::HeaderValue;
+
+use crate::error::Error;
 use crate::provider::{ChatRequest, ContentBlock, Role};
 
 /// The HTTP header that keeps tenants' caches apart.
 pub const CACHE_ISOLATION_HEADER: &str = "x-prompt-cache-isolation-key";
+
+/// The isolation header's value for `key`, marked sensitive (no debug output shows it); a key
+/// that cannot be sent in a header (a newline, say) is an [`Error::Config`].
+pub fn isolation_header(key: &str) -> Result<HeaderValue, Error> {
+    let mut value = HeaderValue::from_str(key).map_err(|_| {
+        Error::Config(
+            "cache_isolation_key contains characters not allowed in an HTTP header".into(),
+        )
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
 
 /// The key derived for `request`'s conversation: the same for every turn of it, different for
 /// conversations that differ in their system prompt or first user message.

@@ -78,20 +78,30 @@ pub fn full_model_id(id: &str) -> String {
 
 /// The catalog's info for `id` (a full id, a bare name, or a deployment of a known model
 /// written `<model>#<deployment>`), with `id` itself kept as the info's id.
+///
+/// A dedicated deployment gets the model's limits but no prices: on-demand deployments are
+/// billed per GPU-second, not per token, so a per-token cost would be invented
+/// (`FireworksSettings::with_prices` sets prices when the host knows them).
 pub fn lookup(id: &str) -> Option<ModelInfo> {
     let full = full_model_id(id);
-    let base_model = full.split('#').next().unwrap_or(&full);
+    let (base_model, deployment) = match full.split_once('#') {
+        Some((model, deployment)) => (model, Some(deployment)),
+        None => (full.as_str(), None),
+    };
     let name = base_model.strip_prefix(FIREWORKS_MODELS_PREFIX)?;
     let entry = CATALOG.iter().find(|entry| entry.name == name)?;
-    let (input, output, cached) = entry.prices;
+    let (input, output, cached) = match deployment {
+        Some(_) => (None, None, None),
+        None => (Some(entry.prices.0), Some(entry.prices.1), entry.prices.2),
+    };
     Some(ModelInfo {
         id: full.clone(),
         context_window: entry.context,
         max_tokens: entry.max_output,
         supports_images: entry.images,
         supports_tools: true,
-        input_price: Some(input),
-        output_price: Some(output),
+        input_price: input,
+        output_price: output,
         cache_read_price: cached,
         reasoning: entry.reasoning,
         sends_reasoning_back: entry.sends_reasoning_back,
@@ -124,6 +134,15 @@ mod tests {
             "accounts/fireworks/models/glm-5p1#accounts/me/deployments/abc"
         );
         assert_eq!(deployed.max_tokens, 131_072);
+        assert_eq!(
+            (
+                deployed.input_price,
+                deployed.output_price,
+                deployed.cache_read_price
+            ),
+            (None, None, None),
+            "a deployment is billed per GPU-second"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::Shared;
-use crate::error::Error;
+use crate::error::{Error, bounded};
 use crate::http;
 
 /// Inputs sent in one request unless [`FireworksEmbedder::with_batch_size`] says otherwise.
@@ -118,7 +118,9 @@ impl FireworksEmbedder {
             })
             .await?;
         serde_json::from_slice(&bytes).map_err(|err| Error::Decode {
-            message: format!("the embeddings response is not what was expected: {err}"),
+            message: bounded(format!(
+                "the embeddings response is not what was expected: {err}"
+            )),
         })
     }
 }

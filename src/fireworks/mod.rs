@@ -10,7 +10,7 @@ mod catalog;
 mod embeddings;
 mod settings;
 
-pub use crate::http::Timeouts;
+pub use crate::http::{MAX_RESPONSE_BYTES, Timeouts};
 pub use crate::retry::RetryPolicy;
 pub use catalog::{
     FIREWORKS_MODELS_PREFIX, full_model_id, known_model_ids, lookup as lookup_model,
@@ -29,7 +29,7 @@ use serde::Deserialize;
 use tokio::time::Instant;
 
 use crate::decode::StreamDecoder;
-use crate::error::Error;
+use crate::error::{Error, TimeoutKind, bounded};
 use crate::http;
 use crate::provider::{ApiStream, ChatRequest, LlmProvider, ModelInfo};
 use crate::request::{BodyOptions, Budget, build_body};
@@ -37,11 +37,15 @@ use crate::retry::retry_to_end;
 use crate::stream::completion_stream;
 
 /// The [`LlmProvider`] for Fireworks. Cheap to clone; clones share one connection pool.
+///
+/// Redirects are never followed: a 3xx answer is [`Error::Redirected`], so a conversation and
+/// its headers only ever go to the configured base URL.
 #[derive(Clone)]
 pub struct FireworksProvider {
     shared: Arc<Shared>,
 }
 
+#[derive(Clone)]
 struct Shared {
     client: Client,
     chat_url: String,
@@ -80,6 +84,8 @@ impl FireworksProvider {
             Some(client) => client.clone(),
             None => Client::builder()
                 .connect_timeout(settings.timeouts.connect)
+                // A redirect would carry the conversation to another origin: a 3xx is an error.
+                .redirect(reqwest::redirect::Policy::none())
                 .tcp_nodelay(true)
                 .user_agent(concat!("fireworks-provider/", env!("CARGO_PKG_VERSION")))
                 .build()
@@ -102,20 +108,16 @@ impl FireworksProvider {
         settings.validate()?;
         let auth = http::bearer(settings.api_key.expose_secret())?;
         let mut headers = HeaderMap::new();
-        let isolation = settings
-            .cache_isolation_key
-            .as_deref()
-            .map(|key| (cache::CACHE_ISOLATION_HEADER, key));
-        let host_headers = settings
-            .headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()));
-        for (name, value) in host_headers.chain(isolation) {
+        for (name, value) in &settings.headers {
             let bad = || Error::Config(format!("header {name:?} cannot be sent as given"));
             let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?;
             let mut value = HeaderValue::from_str(value).map_err(|_| bad())?;
             value.set_sensitive(true);
             headers.append(name, value);
+        }
+        if let Some(key) = &settings.cache_isolation_key {
+            let value = cache::isolation_header(key)?;
+            headers.insert(cache::CACHE_ISOLATION_HEADER, value);
         }
         Ok(FireworksProvider {
             shared: Arc::new(Shared {
@@ -123,19 +125,18 @@ impl FireworksProvider {
                 chat_url: format!("{}/chat/completions", settings.base_url),
                 auth,
                 headers,
-                model: effective_model(&settings),
+                model: effective_model(&settings, None),
                 settings,
             }),
         })
     }
 
     /// An embedder for `model_id` (for example `nomic-ai/nomic-embed-text-v1.5`; a bare name
-    /// is expanded as for chat models) sharing this provider's client, key and retry policy.
+    /// is expanded as for chat models, on Fireworks' own endpoint only) sharing this provider's
+    /// client, key and retry policy.
     pub fn embedder(&self, model_id: impl AsRef<str>) -> FireworksEmbedder {
-        FireworksEmbedder::new(
-            Arc::clone(&self.shared),
-            catalog::full_model_id(model_id.as_ref()),
-        )
+        let model_id = sent_model_id(&self.shared.settings.base_url, model_id.as_ref());
+        FireworksEmbedder::new(Arc::clone(&self.shared), model_id)
     }
 
     /// Asks the server which models it serves (`GET {base}/models`), so a host can fill in the
@@ -155,16 +156,73 @@ impl FireworksProvider {
         serde_json::from_slice::<Listing>(&body)
             .map(|listing| listing.data)
             .map_err(|err| Error::Decode {
-                message: format!("the model listing is not what was expected: {err}"),
+                message: bounded(format!("the model listing is not what was expected: {err}")),
             })
+    }
+
+    /// Fills in the info of a model the catalog does not know from the server's listing
+    /// (`GET {base}/models`): its `context_length`, `supports_image_input` and
+    /// `supports_tools`, where listed. The settings still win (a context window or image
+    /// support set there is kept), and a model the catalog knows, or the listing does not
+    /// name, is left as it was. Returns the info now in use.
+    ///
+    /// Call it once after [`FireworksProvider::new`] when the model may be new or served by
+    /// another server (vLLM, llama.cpp); clones made before keep the info they had. Its errors
+    /// are those of [`FireworksProvider::list_models`]; a server without the listing leaves the
+    /// provider usable with the default limits.
+    pub async fn refresh_model_info(&mut self) -> Result<&ModelInfo, Error> {
+        let settings = &self.shared.settings;
+        let id = sent_model_id(&settings.base_url, &settings.model_id);
+        if catalog_info(&id).is_none() {
+            let listing = self.list_models().await?;
+            if let Some(remote) = listing.iter().find(|model| model.id == id) {
+                let model = effective_model(&self.shared.settings, Some(remote));
+                Arc::make_mut(&mut self.shared).model = model;
+            }
+        }
+        Ok(&self.shared.model)
     }
 }
 
-/// The model's info: the catalog's entry for a known id, else documented defaults with no
-/// prices; the settings' values on top.
-fn effective_model(settings: &FireworksSettings) -> ModelInfo {
-    let id = catalog::full_model_id(&settings.model_id);
-    let mut model = catalog::lookup(&id).unwrap_or_else(|| ModelInfo::unknown(&id));
+/// The model id as sent to the server at `base_url`: on Fireworks' own endpoint a bare name
+/// (no `/`) becomes `accounts/fireworks/models/<name>`; anywhere else (vLLM, Ollama, llama.cpp
+/// and gateways, whose model names are their own) the id is sent as given.
+fn sent_model_id(base_url: &str, id: &str) -> String {
+    if settings::is_fireworks_endpoint(base_url) {
+        catalog::full_model_id(id)
+    } else {
+        id.trim().to_owned()
+    }
+}
+
+/// The catalog's info for a model id as sent. A bare name (sent as given, off Fireworks'
+/// endpoint) is not a Fireworks id, so the catalog does not know it.
+fn catalog_info(sent_id: &str) -> Option<ModelInfo> {
+    if sent_id.contains('/') {
+        catalog::lookup(sent_id)
+    } else {
+        None
+    }
+}
+
+/// The model's info, in layers: the catalog's entry for a Fireworks id it knows (limits and
+/// prices; a dedicated deployment gets the limits only), else documented defaults with no
+/// prices, completed by the server's listing (`remote`) when there is one; the settings' values
+/// on top.
+fn effective_model(settings: &FireworksSettings, remote: Option<&RemoteModel>) -> ModelInfo {
+    let id = sent_model_id(&settings.base_url, &settings.model_id);
+    let mut model = catalog_info(&id).unwrap_or_else(|| ModelInfo::unknown(&id));
+    if let Some(remote) = remote {
+        if let Some(context_window) = remote.context_length.filter(|tokens| *tokens > 0) {
+            model.context_window = context_window;
+        }
+        if let Some(images) = remote.supports_image_input {
+            model.supports_images = images;
+        }
+        if let Some(tools) = remote.supports_tools {
+            model.supports_tools = tools;
+        }
+    }
     if let Some(context_window) = settings.context_window {
         model.context_window = context_window;
     }
@@ -181,12 +239,18 @@ fn effective_model(settings: &FireworksSettings) -> ModelInfo {
     if let Some(send) = settings.send_reasoning_back {
         model.sends_reasoning_back = send;
     }
+    if let Some((input, output, cache_read)) = settings.prices {
+        model.input_price = Some(input);
+        model.output_price = Some(output);
+        model.cache_read_price = cache_read;
+    }
     model
 }
 
 impl Shared {
     /// One whole request/response round trip under the retry policy: `build` makes the request
-    /// (again for each attempt), the whole body comes back.
+    /// (again for each attempt), the whole body comes back. Each attempt must end within the
+    /// non-streaming timeout, its body within [`http::MAX_RESPONSE_BYTES`].
     async fn fetch(
         self: &Arc<Self>,
         build: impl Fn(&Shared) -> reqwest::RequestBuilder + Send + Sync + 'static,
@@ -197,10 +261,10 @@ impl Shared {
             let (shared, build) = (Arc::clone(&shared), Arc::clone(&build));
             async move {
                 let timeouts = &shared.settings.timeouts;
-                let deadline = Instant::now() + timeouts.first_event;
+                let deadline = timeouts.deadline(TimeoutKind::NonStreaming, Instant::now());
                 let request = build(&shared).headers(shared.headers.clone());
                 let response = http::send(request, &shared.auth, timeouts, deadline).await?;
-                http::read_body(response, timeouts).await
+                http::read_body(response, timeouts, deadline).await
             }
         })
         .await
@@ -236,29 +300,32 @@ impl LlmProvider for FireworksProvider {
             Ok(body) => Bytes::from(body),
             Err(error) => return Box::pin(futures::stream::once(async { Err(error) })),
         };
-        let decoder = StreamDecoder::with_max_event_bytes(&shared.model, settings.max_event_bytes)
-            .with_tool_call_deltas(
-                request.options.tool_call_deltas || settings.options.tool_call_deltas,
-            );
         let sender = Arc::clone(shared);
-        let start = move |_attempt: u32| {
+        let send = move |_attempt: u32| {
             let (shared, body) = (Arc::clone(&sender), body.clone());
             async move {
                 let request = http::post_json(&shared.client, &shared.chat_url, body)
                     .headers(shared.headers.clone());
                 let timeouts = &shared.settings.timeouts;
                 // The first event is due within the first-event timeout of sending.
-                let deadline = Instant::now() + timeouts.first_event;
+                let deadline = timeouts.deadline(TimeoutKind::FirstEvent, Instant::now());
                 let response = http::send(request, &shared.auth, timeouts, deadline).await?;
-                let response = http::expect_event_stream(response, timeouts).await?;
+                let response = http::expect_event_stream(response, timeouts, deadline).await?;
                 Ok((response, deadline))
             }
         };
+        let decoding = Arc::clone(shared);
+        let tool_call_deltas =
+            request.options.tool_call_deltas || settings.options.tool_call_deltas;
+        let new_decoder = move || {
+            StreamDecoder::with_max_event_bytes(&decoding.model, decoding.settings.max_event_bytes)
+                .with_tool_call_deltas(tool_call_deltas)
+        };
         completion_stream(
-            start,
+            send,
+            new_decoder,
             settings.retry,
             settings.timeouts,
-            decoder,
             &shared.model.id,
         )
     }

@@ -68,6 +68,8 @@ pub struct FireworksSettings {
     pub(crate) max_event_bytes: usize,
     pub(crate) cache_affinity: bool,
     pub(crate) cache_isolation_key: Option<String>,
+    /// USD per million tokens: input, output, cached input.
+    pub(crate) prices: Option<(f64, f64, Option<f64>)>,
 }
 
 impl FireworksSettings {
@@ -91,6 +93,7 @@ impl FireworksSettings {
             max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
             cache_affinity: true,
             cache_isolation_key: None,
+            prices: None,
         }
     }
 
@@ -127,7 +130,8 @@ impl FireworksSettings {
     /// Sends to another OpenAI-compatible endpoint (default
     /// `https://api.fireworks.ai/inference/v1`).
     pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
-        self.base_url = base_url.into().trim().trim_end_matches('/').to_owned();
+        let base_url = without_password(base_url.into().trim());
+        self.base_url = base_url.trim_end_matches('/').to_owned();
         self
     }
 
@@ -220,6 +224,15 @@ impl FireworksSettings {
         self
     }
 
+    /// The model's prices in USD per million tokens (input, output, and cached input; `None`
+    /// prices cached input like any input), for any model: a dedicated deployment, a model the
+    /// catalog does not know, or negotiated prices. Without them only the catalog's serverless
+    /// models have a cost.
+    pub fn with_prices(mut self, input: f64, output: f64, cache_read: Option<f64>) -> Self {
+        self.prices = Some((input, output, cache_read));
+        self
+    }
+
     /// The model id as given.
     pub fn model_id(&self) -> &str {
         &self.model_id
@@ -253,6 +266,14 @@ impl FireworksSettings {
             .map_err(|rule| Error::Config(format!("options: {rule}")))?;
         for (name, value) in &self.headers {
             check_header(name, value)?;
+        }
+        if let Some((input, output, cache_read)) = self.prices {
+            let valid = |price: f64| price.is_finite() && price >= 0.0;
+            if !(valid(input) && valid(output) && cache_read.is_none_or(valid)) {
+                return Err(Error::Config(
+                    "prices must be finite and not negative (USD per million tokens)".into(),
+                ));
+            }
         }
         if self.retry.max_attempts == 0 {
             return Err(Error::Config(
@@ -383,15 +404,41 @@ fn check_api_key(key: &str, name: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// A base URL must be http(s) with a host and nothing that would be lost or leaked when paths
+/// are appended to it: no user name or password (they would become a second `Authorization`
+/// header and show in debug output), no query, no fragment. A URL that may hold a password is
+/// never echoed.
 fn check_base_url(url: &str, name: &str) -> Result<(), Error> {
+    let shown = if url.contains('@') {
+        "a URL with '@' (not shown: it may hold a password)".to_owned()
+    } else {
+        format!("{url:?}")
+    };
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|err| Error::Config(format!("{name} is not a valid URL ({err}): {shown}")))?;
+    let refusal = if !matches!(parsed.scheme(), "http" | "https") || !parsed.has_host() {
+        "must be an http(s) URL"
+    } else if !parsed.username().is_empty() || parsed.password().is_some() {
+        "must not hold a user name or password (the key is sent as a bearer token)"
+    } else if parsed.query().is_some() {
+        "must not have a query string (paths are appended to it)"
+    } else if parsed.fragment().is_some() {
+        "must not have a fragment (paths are appended to it)"
+    } else {
+        return Ok(());
+    };
+    Err(Error::Config(format!("{name} {refusal}; got {shown}")))
+}
+
+/// `url` with any password replaced, so that settings holding such a URL (which
+/// [`FireworksSettings::validate`] refuses) never show the password in debug output.
+fn without_password(url: &str) -> String {
     match reqwest::Url::parse(url) {
-        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => Ok(()),
-        Ok(_) => Err(Error::Config(format!(
-            "{name} must be an http(s) URL, not {url:?}"
-        ))),
-        Err(err) => Err(Error::Config(format!(
-            "{name} is not a valid URL ({err}): {url:?}"
-        ))),
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("hidden"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
     }
 }
 
@@ -504,6 +551,20 @@ mod tests {
             (
                 vec![key, ("FIREWORKS_BASE_URL", "localhost:8000")],
                 "FIREWORKS_BASE_URL",
+            ),
+            (
+                vec![
+                    key,
+                    ("FIREWORKS_BASE_URL", "https://me:fw_se@proxy.example/v1"),
+                ],
+                "FIREWORKS_BASE_URL must not hold a user name or password",
+            ),
+            (
+                vec![
+                    key,
+                    ("FIREWORKS_BASE_URL", "https://proxy.example/v1?team=a"),
+                ],
+                "FIREWORKS_BASE_URL must not have a query string",
             ),
         ];
         for (vars, expected) in cases {

@@ -172,6 +172,11 @@ pub enum Step {
     Stall,
     /// Close the TCP connection abruptly (RST) without finishing the body.
     Reset,
+    /// Write these bytes as one HTTP chunk, this many times over (huge bodies).
+    SendRepeated(Vec<u8>, usize),
+    /// Write these bytes as one HTTP chunk after every pause, for as long as the client stays
+    /// (keep-alive comments forever, a body trickling in).
+    SendEvery(Duration, Vec<u8>),
 }
 
 /// A test-controlled latch: each `open` releases exactly one waiter, and
@@ -230,6 +235,28 @@ impl Reply {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
             steps: vec![Step::Send(body.into_bytes())],
+        }
+    }
+
+    /// `status` with this content type, the body sent one byte at a time with `pause` before
+    /// each byte: a server that trickles its answer.
+    pub fn trickle(status: u16, content_type: &str, body: &[u8], pause: Duration) -> Reply {
+        Reply {
+            status,
+            headers: vec![("content-type".into(), content_type.into())],
+            steps: body
+                .iter()
+                .flat_map(|byte| [Step::Wait(pause), Step::Send(vec![*byte])])
+                .collect(),
+        }
+    }
+
+    /// A redirect (`status` 3xx) to `location`, with an empty body.
+    pub fn redirect(status: u16, location: &str) -> Reply {
+        Reply {
+            status,
+            headers: vec![("location".into(), location.into())],
+            steps: Vec::new(),
         }
     }
 
@@ -404,17 +431,30 @@ async fn send_reply(conn: &mut Conn, reply: &Reply) -> Outcome {
         let alive = match step {
             // An empty chunk would end the body early, so skip it.
             Step::Send(bytes) if bytes.is_empty() => true,
-            Step::Send(bytes) => {
-                let mut chunk = format!("{:x}\r\n", bytes.len()).into_bytes();
-                chunk.extend_from_slice(bytes);
-                chunk.extend_from_slice(b"\r\n");
-                conn.write(&chunk).await
-            }
+            Step::Send(bytes) => conn.write(&http_chunk(bytes)).await,
             Step::Wait(d) => conn.watching(tokio::time::sleep(*d)).await,
             Step::WaitFor(gate) => conn.watching(gate.pass()).await,
             // Only returns once the client hangs up.
             Step::Stall => conn.watching(std::future::pending()).await,
             Step::Reset => return Outcome::Reset,
+            Step::SendRepeated(bytes, times) => {
+                let chunk = http_chunk(bytes);
+                let mut alive = true;
+                for _ in 0..*times {
+                    if !conn.write(&chunk).await {
+                        alive = false;
+                        break;
+                    }
+                }
+                alive
+            }
+            Step::SendEvery(pause, bytes) => loop {
+                if !conn.watching(tokio::time::sleep(*pause)).await
+                    || !conn.write(&http_chunk(bytes)).await
+                {
+                    break false;
+                }
+            },
         };
         if !alive {
             return Outcome::ClientGone;
@@ -427,10 +467,22 @@ async fn send_reply(conn: &mut Conn, reply: &Reply) -> Outcome {
     }
 }
 
+/// `bytes` framed as one chunk of a chunked body (never empty: that would end the body).
+fn http_chunk(bytes: &[u8]) -> Vec<u8> {
+    assert!(!bytes.is_empty(), "an empty chunk would end the body");
+    let mut chunk = format!("{:x}\r\n", bytes.len()).into_bytes();
+    chunk.extend_from_slice(bytes);
+    chunk.extend_from_slice(b"\r\n");
+    chunk
+}
+
 /// Reason phrase for the status line (clients ignore it, but keep it tidy).
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        302 => "Found",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",
