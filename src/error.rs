@@ -31,7 +31,9 @@ pub(crate) fn bounded(text: impl Into<String>) -> String {
     text
 }
 
-/// What the server said when it refused a request or failed a stream.
+/// What the server said when it refused a request or failed a stream. Hosts that script errors
+/// (for [`FakeProvider`](crate::FakeProvider)) build one with [`ApiError::new`].
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     /// The HTTP status; `None` for an error event inside a `200` stream.
@@ -45,6 +47,29 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// An error with this status (`None` for an error event inside a stream) and message, no
+    /// code and no request id.
+    pub fn new(status: Option<u16>, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: bounded(message.into()),
+            code: None,
+            request_id: None,
+        }
+    }
+
+    /// Sets [`ApiError::code`].
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(bounded(code.into()));
+        self
+    }
+
+    /// Sets [`ApiError::request_id`].
+    pub fn with_request_id(mut self, id: impl Into<String>) -> Self {
+        self.request_id = Some(bounded(id.into()));
+        self
+    }
+
     /// Reads an error from a response body in any of the shapes Fireworks sends:
     /// `{"error":{"message",...}}`, `{"error":"...","message":"..."}`, `{"error":"..."}`, or
     /// anything else, kept as trimmed raw text.

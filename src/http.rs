@@ -24,9 +24,10 @@ const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 /// A larger body is an [`Error::Decode`] naming this limit.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
-/// The provider's timeouts. Hosts build them with struct update syntax, for example
-/// `Timeouts { idle: Duration::from_secs(60), ..Timeouts::default() }`. There is deliberately
-/// none on a whole stream: a long answer from a reasoning model can stream for many minutes.
+/// The provider's timeouts, built from the defaults with the `with_*` methods, for example
+/// `Timeouts::default().with_idle(Duration::from_secs(60))`. There is deliberately none on a
+/// whole stream: a long answer from a reasoning model can stream for many minutes.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
     /// Opening the TCP (and TLS) connection. Default 10 s: a healthy endpoint answers in well
@@ -62,6 +63,30 @@ impl Default for Timeouts {
 }
 
 impl Timeouts {
+    /// Sets [`Timeouts::connect`].
+    pub fn with_connect(mut self, timeout: Duration) -> Self {
+        self.connect = timeout;
+        self
+    }
+
+    /// Sets [`Timeouts::first_event`].
+    pub fn with_first_event(mut self, timeout: Duration) -> Self {
+        self.first_event = timeout;
+        self
+    }
+
+    /// Sets [`Timeouts::idle`].
+    pub fn with_idle(mut self, timeout: Duration) -> Self {
+        self.idle = timeout;
+        self
+    }
+
+    /// Sets [`Timeouts::non_streaming`].
+    pub fn with_non_streaming(mut self, timeout: Duration) -> Self {
+        self.non_streaming = timeout;
+        self
+    }
+
     /// The configured length of the timeout `kind`.
     pub fn length(&self, kind: TimeoutKind) -> Duration {
         match kind {

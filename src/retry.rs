@@ -18,7 +18,9 @@ use futures::{Stream, StreamExt, stream};
 use crate::error::Error;
 use crate::provider::ApiChunk;
 
-/// How often and how patiently failed requests are sent again.
+/// How often and how patiently failed requests are sent again; built from the default (or
+/// [`RetryPolicy::none`]) with the `with_*` methods.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included (1 turns retries off).
@@ -42,6 +44,24 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// Sets [`RetryPolicy::max_attempts`].
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts;
+        self
+    }
+
+    /// Sets [`RetryPolicy::base_delay`].
+    pub fn with_base_delay(mut self, delay: Duration) -> Self {
+        self.base_delay = delay;
+        self
+    }
+
+    /// Sets [`RetryPolicy::max_delay`].
+    pub fn with_max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
     /// No retries: every failure is final.
     pub fn none() -> Self {
         RetryPolicy {

@@ -25,6 +25,7 @@ const TYPICAL_EVENT_BYTES: usize = 512;
 ///
 /// The data is handed on as bytes, and its reader checks its UTF-8 (the chunk parser does so
 /// once per event, in one pass), so the framer does not check it a second time.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SseEvent<'a> {
     /// The `event` field, empty when the server sent none.
@@ -41,6 +42,7 @@ impl<'a> SseEvent<'a> {
 }
 
 /// Why a byte stream is not a valid event stream.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SseError {
     /// An event's name is not UTF-8.

@@ -16,11 +16,10 @@ use support::{decode_whole, events, fixture, texts};
 const KEY: &str = "fw_secret_key_do_not_print_81c2";
 
 fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 3,
-        base_delay: Duration::from_millis(20),
-        max_delay: Duration::from_secs(2),
-    }
+    RetryPolicy::default()
+        .with_max_attempts(3)
+        .with_base_delay(Duration::from_millis(20))
+        .with_max_delay(Duration::from_secs(2))
 }
 
 fn settings(server: &TestServer) -> FireworksSettings {
@@ -196,10 +195,7 @@ async fn a_stalled_stream_hits_the_idle_timeout() {
         ..Reply::sse("")
     }])
     .await;
-    let timeouts = Timeouts {
-        idle: Duration::from_millis(300),
-        ..Timeouts::default()
-    };
+    let timeouts = Timeouts::default().with_idle(Duration::from_millis(300));
     let items = run(settings(&server).with_timeouts(timeouts)).await;
     assert!(!answer_text(&items).is_empty());
     match items.last() {
@@ -223,10 +219,7 @@ async fn a_silent_server_hits_the_first_event_timeout() {
         ..Reply::sse("")
     }])
     .await;
-    let timeouts = Timeouts {
-        first_event: Duration::from_millis(300),
-        ..Timeouts::default()
-    };
+    let timeouts = Timeouts::default().with_first_event(Duration::from_millis(300));
     let items = run(settings(&server).with_timeouts(timeouts)).await;
     assert!(
         matches!(
@@ -292,10 +285,7 @@ async fn an_error_body_that_stalls_still_gives_its_error() {
     }])
     .await;
     // An error body is due by the first-event deadline, like the first event.
-    let timeouts = Timeouts {
-        first_event: Duration::from_millis(200),
-        ..Timeouts::default()
-    };
+    let timeouts = Timeouts::default().with_first_event(Duration::from_millis(200));
     let settings = settings(&server)
         .with_timeouts(timeouts)
         .with_retry_policy(RetryPolicy::none());
@@ -458,10 +448,7 @@ async fn the_key_is_never_printed() {
     let settings = FireworksSettings::new(KEY, "kimi-k2p6")
         .with_base_url(server.base_url())
         .with_retry_policy(RetryPolicy::none())
-        .with_timeouts(Timeouts {
-            first_event: Duration::from_millis(200),
-            ..Timeouts::default()
-        });
+        .with_timeouts(Timeouts::default().with_first_event(Duration::from_millis(200)));
     let provider = FireworksProvider::new(settings).unwrap();
     let mut kinds = std::collections::HashSet::new();
     for _ in 0..9 {

@@ -29,11 +29,9 @@ fn settings(server: &TestServer) -> FireworksSettings {
 }
 
 fn short_timeouts() -> Timeouts {
-    Timeouts {
-        first_event: Duration::from_millis(400),
-        idle: Duration::from_millis(400),
-        ..Timeouts::default()
-    }
+    Timeouts::default()
+        .with_first_event(Duration::from_millis(400))
+        .with_idle(Duration::from_millis(400))
 }
 
 fn hello() -> ChatRequest {
@@ -240,11 +238,10 @@ async fn retry_notices_quote_a_small_reason() {
         Reply::sse(fixture("plain_answer")),
     ])
     .await;
-    let retries = RetryPolicy {
-        max_attempts: 2,
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(10),
-    };
+    let retries = RetryPolicy::default()
+        .with_max_attempts(2)
+        .with_base_delay(Duration::from_millis(10))
+        .with_max_delay(Duration::from_millis(10));
     let items = run(settings(&server).with_retry_policy(retries)).await;
     match &items[0] {
         Ok(ApiChunk::Retrying { reason, .. }) => assert!(reason.len() < 8 * 1024, "{reason:.200}"),
@@ -284,11 +281,10 @@ async fn a_first_event_timeout_after_the_headers_is_retried() {
         Reply::sse(fixture("plain_answer")),
     ])
     .await;
-    let retries = RetryPolicy {
-        max_attempts: 2,
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(10),
-    };
+    let retries = RetryPolicy::default()
+        .with_max_attempts(2)
+        .with_base_delay(Duration::from_millis(10))
+        .with_max_delay(Duration::from_millis(10));
     let items = run(settings(&server)
         .with_timeouts(short_timeouts())
         .with_retry_policy(retries))

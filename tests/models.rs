@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use fireworks_provider::{
     ApiChunk, ChatRequest, Error, FireworksProvider, FireworksSettings, LlmProvider,
-    MAX_RESPONSE_BYTES, Message, ModelInfo, RemoteModel, RetryPolicy, TimeoutKind, Timeouts,
+    MAX_RESPONSE_BYTES, Message, ModelInfo, RetryPolicy, TimeoutKind, Timeouts,
 };
 use futures::StreamExt;
 use serde_json::json;
@@ -57,15 +57,22 @@ async fn list_models_returns_what_the_server_says() {
     ]});
     let server = TestServer::start(vec![Reply::json(200, listing.to_string())]).await;
     let models = provider(&server, "kimi-k2p6").list_models().await.unwrap();
+    let first = &models[0];
     assert_eq!(
-        models[0],
-        RemoteModel {
-            id: "accounts/fireworks/models/kimi-k2p6".into(),
-            context_length: Some(262000),
-            supports_chat: Some(true),
-            supports_image_input: Some(true),
-            supports_tools: Some(true),
-        }
+        (
+            first.id.as_str(),
+            first.context_length,
+            first.supports_chat,
+            first.supports_image_input,
+            first.supports_tools
+        ),
+        (
+            "accounts/fireworks/models/kimi-k2p6",
+            Some(262000),
+            Some(true),
+            Some(true),
+            Some(true)
+        )
     );
     assert_eq!(models[1].context_length, None);
     let request = &server.requests()[0];
@@ -165,10 +172,7 @@ fn patient_provider(server: &TestServer, model: &str, timeouts: Timeouts) -> Fir
 
 #[tokio::test]
 async fn a_trickling_listing_or_embedding_ends_at_the_non_streaming_deadline() {
-    let timeouts = Timeouts {
-        non_streaming: Duration::from_millis(400),
-        ..Timeouts::default()
-    };
+    let timeouts = Timeouts::default().with_non_streaming(Duration::from_millis(400));
     let body = json!({"object": "list", "data": [{"id": "m".repeat(500)}]}).to_string();
     // One byte every 20 ms: the whole body would take about 10 s.
     let trickle = Reply::trickle(

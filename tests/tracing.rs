@@ -49,11 +49,12 @@ async fn a_completion_is_one_span_with_its_outcome_and_no_key() {
     let provider = FireworksProvider::new(
         FireworksSettings::new(KEY, "accounts/fireworks/models/llama-v3p3-70b-instruct")
             .with_base_url(server.base_url())
-            .with_retry_policy(RetryPolicy {
-                max_attempts: 2,
-                base_delay: Duration::from_millis(10),
-                max_delay: Duration::from_millis(10),
-            }),
+            .with_retry_policy(
+                RetryPolicy::default()
+                    .with_max_attempts(2)
+                    .with_base_delay(Duration::from_millis(10))
+                    .with_max_delay(Duration::from_millis(10)),
+            ),
     )
     .unwrap();
     let items: Vec<_> = provider

@@ -23,6 +23,7 @@ pub struct FireworksEmbedder {
 
 /// The vectors of one [`FireworksEmbedder::embed`] call.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Embeddings {
     /// One vector per input, in input order.
     pub vectors: Vec<Vec<f32>>,

@@ -59,6 +59,7 @@ struct Shared {
 
 /// A model as the server's `GET /models` listing describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
 pub struct RemoteModel {
     /// The model id to send.
     pub id: String,
