@@ -247,6 +247,12 @@ pub async fn send(
         });
     }
     let headers = response.headers().clone();
+    let body = error_body(response, deadline, timeouts).await;
+    Err(error_for_status(status, &headers, &body))
+}
+
+/// An error document's text: what arrived by `deadline`, at most [`MAX_ERROR_BODY_BYTES`] of it.
+async fn error_body(response: Response, deadline: Deadline, timeouts: &Timeouts) -> String {
     let (body, _) = read_up_to(
         Body::new(response),
         deadline,
@@ -254,11 +260,7 @@ pub async fn send(
         MAX_ERROR_BODY_BYTES,
     )
     .await;
-    Err(error_for_status(
-        status,
-        &headers,
-        &String::from_utf8_lossy(&body),
-    ))
+    String::from_utf8_lossy(&body).into_owned()
 }
 
 /// A streaming response must be an event stream: a JSON body in its place (some servers answer
@@ -277,14 +279,8 @@ pub async fn expect_event_stream(
         return Ok(response);
     }
     let status = response.status().as_u16();
-    let (body, _) = read_up_to(
-        Body::new(response),
-        deadline,
-        timeouts,
-        MAX_ERROR_BODY_BYTES,
-    )
-    .await;
-    let mut error = ApiError::from_body(Some(status), &String::from_utf8_lossy(&body));
+    let body = error_body(response, deadline, timeouts).await;
+    let mut error = ApiError::from_body(Some(status), &body);
     error.message = format!("expected an event stream, got JSON: {}", error.message);
     Err(Error::Server(error))
 }

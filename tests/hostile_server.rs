@@ -386,13 +386,7 @@ async fn a_dedicated_deployment_has_no_token_cost() {
     assert_eq!(provider.model().max_tokens, 16_384, "the catalog's limits");
     assert_eq!(provider.model().input_price, None);
     let items: Vec<_> = provider.create_message(hello()).collect().await;
-    let usage = items
-        .iter()
-        .find_map(|item| match item {
-            Ok(ApiChunk::Usage(usage)) => Some(usage.clone()),
-            _ => None,
-        })
-        .expect("usage");
+    let usage = support::usage(&items).expect("usage");
     assert!(usage.input_tokens > 0);
     assert_eq!(usage.total_cost, None, "priced per token: {usage:?}");
 }

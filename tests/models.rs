@@ -5,8 +5,8 @@ mod support;
 use std::time::Duration;
 
 use fireworks_provider::{
-    ApiChunk, ChatRequest, Error, FireworksProvider, FireworksSettings, LlmProvider,
-    MAX_RESPONSE_BYTES, Message, ModelInfo, RetryPolicy, TimeoutKind, Timeouts,
+    ChatRequest, Error, FireworksProvider, FireworksSettings, LlmProvider, MAX_RESPONSE_BYTES,
+    Message, ModelInfo, RetryPolicy, TimeoutKind, Timeouts,
 };
 use futures::StreamExt;
 use serde_json::json;
@@ -302,13 +302,7 @@ async fn host_prices_give_any_model_a_cost() {
         .create_message(ChatRequest::new("", vec![Message::user("hi")]))
         .collect()
         .await;
-    let usage = items
-        .iter()
-        .find_map(|item| match item {
-            Ok(ApiChunk::Usage(usage)) => Some(usage.clone()),
-            _ => None,
-        })
-        .expect("usage");
+    let usage = support::usage(&items).expect("usage");
     let expected = (usage.input_tokens as f64 * 2.0 + usage.output_tokens as f64 * 8.0) / 1e6;
     assert_eq!(usage.total_cost, Some(expected));
 

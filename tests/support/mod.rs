@@ -61,6 +61,14 @@ pub fn is_made_up_call_id(id: &str) -> bool {
         && n.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// The usage a stream reported, if any.
+pub fn usage(items: &[Result<ApiChunk, Error>]) -> Option<fireworks_provider::Usage> {
+    items.iter().find_map(|item| match item {
+        Ok(ApiChunk::Usage(usage)) => Some(usage.clone()),
+        _ => None,
+    })
+}
+
 /// The reasoning and the answer text of a stream's items, each joined.
 pub fn texts(items: &[Result<ApiChunk, Error>]) -> (String, String) {
     let (mut reasoning, mut text) = (String::new(), String::new());
