@@ -403,10 +403,19 @@ fn settings_come_from_toml_with_errors_naming_the_field() {
         [options]
         top_p = 0.9
         stop = ["</answer>"]
+
+        [prices]
+        input = 0.5
+        output = 2.0
     "#;
     let settings: FireworksSettings = toml::from_str(toml_text).unwrap();
     assert_eq!(settings.base_url(), "http://127.0.0.1:8000/v1");
-    FireworksProvider::new(settings).unwrap();
+    let provider = FireworksProvider::new(settings).unwrap();
+    let model = provider.model();
+    assert_eq!(
+        (model.input_price, model.output_price, model.max_tokens),
+        (Some(0.5), Some(2.0), 8000)
+    );
 
     let error = |text: &str| {
         toml::from_str::<FireworksSettings>(text)

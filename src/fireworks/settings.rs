@@ -29,8 +29,8 @@ pub const DEFAULT_MODEL_ID: &str = "accounts/fireworks/models/kimi-k2p6";
 /// settings deserialize from a host's configuration (JSON, TOML, ...): the fields `api_key`,
 /// `model_id`, `base_url`, `max_tokens`, `context_window`, `supports_images`,
 /// `reasoning_style`, `send_reasoning_back`, `cache_affinity`, `cache_isolation_key`,
-/// `max_event_bytes`, `headers` (an object of strings) and `options` (a [`RequestOptions`]
-/// object), with Cline's Fireworks field names accepted too: `fireworksApiKey`,
+/// `max_event_bytes`, `headers` (an object of strings), `prices` (`{"input", "output",
+/// "cache_read"}`, USD per million tokens) and `options` (a [`RequestOptions`] object), with Cline's Fireworks field names accepted too: `fireworksApiKey`,
 /// `fireworksModelId`, `fireworksModelMaxCompletionTokens` (max tokens) and
 /// `fireworksModelMaxTokens` (context window). An unknown field or a bad value is an error naming
 /// the field. The key is read, never serialized back.
@@ -340,12 +340,23 @@ impl fmt::Debug for FireworksSettings {
             .field("timeouts", &self.timeouts)
             .field("max_event_bytes", &self.max_event_bytes)
             .field("cache_affinity", &self.cache_affinity)
+            .field("prices", &self.prices)
             .field(
                 "cache_isolation_key",
                 &self.cache_isolation_key.as_ref().map(|_| "[set]"),
             )
             .finish()
     }
+}
+
+/// `prices` in a configuration file: USD per million tokens.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PricesField {
+    input: f64,
+    output: f64,
+    #[serde(default)]
+    cache_read: Option<f64>,
 }
 
 impl<'de> Deserialize<'de> for FireworksSettings {
@@ -382,6 +393,9 @@ impl FireworksSettings {
             fields.take(&["headers"])?;
         settings.headers = headers.into_iter().flatten().collect();
         settings.options = fields.take(&["options"])?.unwrap_or_default();
+        settings.prices = fields
+            .take::<PricesField>(&["prices"])?
+            .map(|p| (p.input, p.output, p.cache_read));
         fields.finish()?;
         settings.validate().map_err(|err| match err {
             Error::Config(message) => message,
