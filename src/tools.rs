@@ -5,9 +5,10 @@
 //! argument pieces are concatenated in arrival order. Calls come out in index order.
 //!
 //! Whatever the server sends, the work stays linear and bounded: calls are kept in the order
-//! they opened (a fragment for the same call as the one before, the usual case, is found at
-//! once; the first few calls are searched in place; later ones through a map), sorted once when
-//! they are handed out, and a response may open at most [`MAX_TOOL_CALLS`] of them.
+//! they opened (a fragment for the same call as the one before, or for the call opened after
+//! it, the usual cases, is found at once; otherwise a few calls are searched in place, more
+//! through a map), sorted once when they are handed out, and a response may open at most
+//! [`MAX_TOOL_CALLS`] of them.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -21,7 +22,8 @@ use crate::provider::ToolCall;
 /// number of calls. Agents ask for a handful per turn; this leaves ample room.
 pub const MAX_TOOL_CALLS: usize = 1024;
 
-/// How many calls are found by a plain search before the map takes over for the rest.
+/// Up to how many calls are found by a plain search; with more, every call is found through a
+/// map.
 const SEARCHED_CALLS: usize = 16;
 
 /// One streamed piece of a tool call, as it appears in a delta.
@@ -67,8 +69,8 @@ struct PartialCall {
 pub struct ToolCallAssembler {
     /// Calls in the order they opened.
     calls: Vec<PartialCall>,
-    /// Where the calls after the first [`SEARCHED_CALLS`] are in `calls`, by index.
-    later_positions: HashMap<u64, usize>,
+    /// Where each call is in `calls`, by index, once there are more than [`SEARCHED_CALLS`].
+    positions: HashMap<u64, usize>,
     /// Where the call the last fragment went to is in `calls`.
     last: usize,
     /// One past the highest index seen so far: where a call without an index goes.
@@ -129,18 +131,17 @@ impl ToolCallAssembler {
 
     /// Where the call with `index` is in `calls`, if it has opened.
     fn position(&self, index: u64) -> Option<usize> {
-        if self
-            .calls
-            .get(self.last)
-            .is_some_and(|call| call.index == index)
-        {
-            return Some(self.last);
+        // The call the last fragment went to, or the one opened after it: how fragments come,
+        // one call after another or a few interleaved in turn.
+        let near = self.last..self.calls.len().min(self.last + 2);
+        if let Some(position) = near.into_iter().find(|&p| self.calls[p].index == index) {
+            return Some(position);
         }
-        let searched = &self.calls[..self.calls.len().min(SEARCHED_CALLS)];
-        searched
-            .iter()
-            .position(|call| call.index == index)
-            .or_else(|| self.later_positions.get(&index).copied())
+        if self.calls.len() <= SEARCHED_CALLS {
+            self.calls.iter().position(|call| call.index == index)
+        } else {
+            self.positions.get(&index).copied()
+        }
     }
 
     /// Opens a new call with `index` and returns its position.
@@ -154,15 +155,20 @@ impl ToolCallAssembler {
                 ),
             });
         }
-        if position >= SEARCHED_CALLS {
-            self.later_positions.insert(index, position);
-        }
         self.calls.push(PartialCall {
             index,
             id: String::new(),
             name: String::new(),
             arguments: String::new(),
         });
+        if self.calls.len() == SEARCHED_CALLS + 1 {
+            // Too many to search from here on: every call goes into the map.
+            let opened = self.calls.iter().enumerate();
+            self.positions
+                .extend(opened.map(|(position, call)| (call.index, position)));
+        } else if self.calls.len() > SEARCHED_CALLS {
+            self.positions.insert(index, position);
+        }
         self.next_free_index = self.next_free_index.max(index + 1);
         Ok(position)
     }
@@ -185,7 +191,7 @@ impl ToolCallAssembler {
     /// conversation (servers refuse a conversation in which two calls have the same id), nor
     /// with the ids of an earlier run of the host.
     pub fn finish(&mut self) -> impl Iterator<Item = ToolCall> + use<> {
-        self.later_positions.clear();
+        self.positions.clear();
         self.last = 0;
         self.next_free_index = 0;
         let mut calls = std::mem::take(&mut self.calls);
