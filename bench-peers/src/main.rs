@@ -372,7 +372,7 @@ async fn read_genai(client: &genai::Client) -> Tally {
 
 fn ours_provider(http: &reqwest::Client, base_url: &str) -> fireworks_provider::FireworksProvider {
     use fireworks_provider::{FireworksProvider, FireworksSettings};
-    let settings = FireworksSettings::new("bench", MODEL)
+    let settings = FireworksSettings::new("bench", format!("accounts/fireworks/models/{MODEL}"))
         .with_base_url(base_url)
         .with_http_client(http.clone());
     FireworksProvider::new(settings).unwrap()

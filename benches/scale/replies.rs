@@ -4,7 +4,7 @@
 use crate::server::{Gate, Reply, Step};
 
 /// The model every benchmark's provider sends to (it takes images).
-pub const MODEL: &str = "kimi-k2p6";
+pub const MODEL: &str = "accounts/fireworks/models/kimi-k2p6";
 
 const WORDS: [&str; 16] = [
     "the", "config", "is", "loaded", "from", "disk", "before", "each", "test", "so", "we", "check",
