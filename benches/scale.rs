@@ -32,6 +32,8 @@ mod server;
 mod build;
 #[path = "scale/conversation.rs"]
 mod conversation;
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 #[path = "scale/latency.rs"]
 mod latency;
 #[path = "scale/measure.rs"]
