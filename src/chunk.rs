@@ -289,12 +289,8 @@ pub fn error_event(data: &[u8]) -> Error {
     let text = String::from_utf8_lossy(data);
     let text = text.trim();
     if text.is_empty() {
-        return Error::Server(ApiError {
-            status: None,
-            message: "the server sent an error event without a message".to_owned(),
-            code: None,
-            request_id: None,
-        });
+        let message = "the server sent an error event without a message";
+        return Error::Server(ApiError::new(None, message));
     }
     let value = serde_json::from_str::<serde_json::Value>(text).ok();
     if let Some(error) = value
@@ -315,12 +311,7 @@ pub fn error_event(data: &[u8]) -> Error {
         _ => None,
     };
     Error::Server(match message {
-        Some(message) => ApiError {
-            status: None,
-            message,
-            code: None,
-            request_id: None,
-        },
+        Some(message) => ApiError::new(None, message),
         // Not JSON, or JSON with no message in it: the text itself.
         None => ApiError::from_body(None, text),
     })
@@ -461,6 +452,12 @@ mod tests {
                 }
                 other => panic!("{data}: {other:?}"),
             }
+        }
+        // However long the server's words, the error keeps a bounded message.
+        let huge = format!(r#"{{"message":"{}"}}"#, "x".repeat(1 << 20));
+        match error_event(huge.as_bytes()) {
+            Error::Server(error) => assert!(error.message.len() < 8 * 1024),
+            other => panic!("{other:?}"),
         }
     }
 

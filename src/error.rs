@@ -86,12 +86,7 @@ impl ApiError {
     ) -> Self {
         match parsed.and_then(|value| Self::from_json(status, value)) {
             Some(error) => error,
-            None => ApiError {
-                status,
-                message: raw_message(status, body),
-                code: None,
-                request_id: None,
-            },
+            None => ApiError::new(status, raw_message(status, body)),
         }
     }
 
