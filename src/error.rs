@@ -86,7 +86,12 @@ impl ApiError {
     ) -> Self {
         match parsed.and_then(|value| Self::from_json(status, value)) {
             Some(error) => error,
-            None => ApiError::new(status, raw_message(status, body)),
+            None => ApiError {
+                status,
+                message: raw_message(status, body),
+                code: None,
+                request_id: None,
+            },
         }
     }
 

@@ -156,9 +156,7 @@ impl Body {
             Err(_) => Err(timeouts.expired(deadline.kind)),
         }
     }
-}
 
-impl Body {
     /// The next piece of the body if it is here already (`Some(Ok(None))`: the body has
     /// ended), without waiting; `None` when it is not here yet.
     pub fn next_if_ready(&mut self) -> Option<Result<Option<Bytes>, reqwest::Error>> {

@@ -232,10 +232,7 @@ impl Reading {
     /// Reads the next piece of the body, decodes it into `out` and says how the stream goes on.
     /// The read must end within the idle timeout of the last complete event.
     async fn read(mut self: Box<Self>, out: &mut Vec<ApiChunk>, timeouts: &Timeouts) -> State {
-        let deadline = Deadline {
-            at: self.last_event_at + timeouts.idle,
-            kind: TimeoutKind::Idle,
-        };
+        let deadline = timeouts.deadline(TimeoutKind::Idle, self.last_event_at);
         let events_before = self.decoder.events();
         let (result, ended) = match self.body.next(deadline, timeouts).await {
             Ok(Some(bytes)) => (self.decoder.push(&bytes, out), false),

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use reqwest::Client;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderValue};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use tokio::time::Instant;
@@ -108,18 +108,7 @@ impl FireworksProvider {
     fn with_client(settings: FireworksSettings, client: Client) -> Result<Self, Error> {
         settings.validate()?;
         let auth = http::bearer(settings.api_key.expose_secret())?;
-        let mut headers = HeaderMap::new();
-        for (name, value) in &settings.headers {
-            let bad = || Error::Config(format!("header {name:?} cannot be sent as given"));
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?;
-            let mut value = HeaderValue::from_str(value).map_err(|_| bad())?;
-            value.set_sensitive(true);
-            headers.append(name, value);
-        }
-        if let Some(key) = &settings.cache_isolation_key {
-            let value = cache::isolation_header(key)?;
-            headers.insert(cache::CACHE_ISOLATION_HEADER, value);
-        }
+        let headers = settings.header_map()?;
         Ok(FireworksProvider {
             shared: Arc::new(Shared {
                 client,

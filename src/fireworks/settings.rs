@@ -4,7 +4,9 @@
 
 use std::fmt;
 
-use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+use super::cache::{self, CACHE_ISOLATION_HEADER};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer};
 
@@ -264,9 +266,7 @@ impl FireworksSettings {
         self.options
             .check_values()
             .map_err(|rule| Error::Config(format!("options: {rule}")))?;
-        for (name, value) in &self.headers {
-            check_header(name, value)?;
-        }
+        self.header_map()?;
         if let Some((input, output, cache_read)) = self.prices {
             let valid = |price: f64| price.is_finite() && price >= 0.0;
             if !(valid(input) && valid(output) && cache_read.is_none_or(valid)) {
@@ -296,26 +296,38 @@ pub(crate) fn is_fireworks_endpoint(base_url: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// A host header must be sendable and must not replace one the provider sets itself.
-fn check_header(name: &str, value: &str) -> Result<(), Error> {
-    let parsed = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-        Error::Config(format!(
-            "header name {name:?} is not a valid HTTP header name"
-        ))
-    })?;
-    const OWN: [&str; 4] = ["authorization", "content-type", "content-length", "host"];
-    if OWN.contains(&parsed.as_str()) {
-        return Err(Error::Config(format!(
-            "header {name:?} is set by the provider and cannot be replaced"
-        )));
+impl FireworksSettings {
+    /// The headers sent with every request besides the provider's own: the host's
+    /// ([`FireworksSettings::with_header`]) and the cache isolation key, each value marked
+    /// sensitive so that no debug output shows it. A header that cannot be sent, or would
+    /// replace one the provider sets itself, is an [`Error::Config`] naming it (never its value).
+    pub(crate) fn header_map(&self) -> Result<HeaderMap, Error> {
+        const OWN: [&str; 4] = ["authorization", "content-type", "content-length", "host"];
+        let mut headers = HeaderMap::new();
+        for (name, value) in &self.headers {
+            let parsed = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                Error::Config(format!(
+                    "header name {name:?} is not a valid HTTP header name"
+                ))
+            })?;
+            if OWN.contains(&parsed.as_str()) {
+                return Err(Error::Config(format!(
+                    "header {name:?} is set by the provider and cannot be replaced"
+                )));
+            }
+            let mut value = HeaderValue::from_str(value).map_err(|_| {
+                Error::Config(format!(
+                    "the value of header {name:?} holds characters an HTTP header cannot carry"
+                ))
+            })?;
+            value.set_sensitive(true);
+            headers.append(parsed, value);
+        }
+        if let Some(key) = &self.cache_isolation_key {
+            headers.insert(CACHE_ISOLATION_HEADER, cache::isolation_header(key)?);
+        }
+        Ok(headers)
     }
-    // Never echo the value: it may be a credential.
-    HeaderValue::from_str(value).map_err(|_| {
-        Error::Config(format!(
-            "the value of header {name:?} holds characters an HTTP header cannot carry"
-        ))
-    })?;
-    Ok(())
 }
 
 impl fmt::Debug for FireworksSettings {
