@@ -43,16 +43,23 @@ pub(crate) struct BodyOptions<'a> {
 /// The checks a request must pass before it is sent: its options, its tools and its
 /// conversation, and, given a model, that the model takes what the conversation holds.
 pub(crate) fn validate(request: &ChatRequest, model: Option<&ModelInfo>) -> Result<(), Error> {
-    checked_messages(request, model, false).map(drop)
+    let tool_choice = request.options.tool_choice.as_ref();
+    checked_messages(request, tool_choice, model, false).map(drop)
 }
 
-/// Checks the request's own options, then maps and checks its conversation.
+/// Checks the request's own option values and the tool choice in force (the request's, or the
+/// provider's default when it sends), then maps and checks the conversation.
 fn checked_messages<'a>(
     request: &'a ChatRequest,
+    tool_choice: Option<&ToolChoice>,
     model: Option<&ModelInfo>,
     send_reasoning_back: bool,
 ) -> Result<Vec<wire::WireMessage<'a>>, Error> {
-    request.options.check(&request.tools).map_err(|rule| {
+    let options = request
+        .options
+        .check_values()
+        .and_then(|()| tool_choice.map_or(Ok(()), |choice| choice.check_offered(&request.tools)));
+    options.map_err(|rule| {
         refused(Refusal {
             message_index: None,
             rule,
@@ -81,17 +88,13 @@ pub(crate) fn build_body(
     options: BodyOptions<'_>,
 ) -> Result<Vec<u8>, Error> {
     let model = options.model;
-    let messages = checked_messages(request, Some(model), options.send_reasoning_back)?;
     let resolved = Resolved::new(&request.options, options.defaults, model);
-    // The defaults' tool choice must fit this request's tools too.
-    if let Some(choice) = resolved.tool_choice {
-        choice.check_offered(&request.tools).map_err(|rule| {
-            refused(Refusal {
-                message_index: None,
-                rule,
-            })
-        })?;
-    }
+    let messages = checked_messages(
+        request,
+        resolved.tool_choice,
+        Some(model),
+        options.send_reasoning_back,
+    )?;
     let derived = match (resolved.cache_key, options.derive_cache_key) {
         (None, Some(derive)) => Some(derive(request)),
         _ => None,
@@ -461,7 +464,7 @@ mod tests {
         )
         .with_tools(vec![read_file()]);
         let (model, defaults) = (model(), RequestOptions::new());
-        let messages = checked_messages(&request, Some(&model), false).unwrap();
+        let messages = checked_messages(&request, None, Some(&model), false).unwrap();
         let body = Body {
             model: &model.id,
             messages: &messages,

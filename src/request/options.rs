@@ -311,16 +311,8 @@ impl RequestOptions {
         self
     }
 
-    /// The checks on the options, and of `tool_choice` against the tools on offer; the rule
-    /// broken, when one is.
-    pub(crate) fn check(&self, offered: &[ToolSpec]) -> Result<(), String> {
-        self.check_values()?;
-        self.tool_choice
-            .as_ref()
-            .map_or(Ok(()), |choice| choice.check_offered(offered))
-    }
-
-    /// The checks that need nothing but the options (all but `tool_choice`'s).
+    /// The checks that need nothing but the options (all but `tool_choice`'s, which needs the
+    /// tools on offer: [`ToolChoice::check_offered`]); the rule broken, when one is.
     pub(crate) fn check_values(&self) -> Result<(), String> {
         if self.max_tokens == Some(0) {
             return Err("max_tokens must be at least 1".into());
@@ -494,8 +486,16 @@ mod tests {
         ToolSpec::new(name, "", json!({"type": "object"}))
     }
 
+    /// The checks a request's options go through: their values, and the tool choice against
+    /// the tools on offer.
+    fn check(options: &RequestOptions, tools: &[ToolSpec]) -> Result<(), String> {
+        options.check_values()?;
+        let choice = options.tool_choice.as_ref();
+        choice.map_or(Ok(()), |choice| choice.check_offered(tools))
+    }
+
     fn rule(options: RequestOptions, tools: &[ToolSpec]) -> String {
-        options.check(tools).expect_err("refused")
+        check(&options, tools).expect_err("refused")
     }
 
     #[test]
@@ -528,7 +528,7 @@ mod tests {
             "stop sequence 1 is empty"
         );
         assert!(rule(o().with_cache_key(""), &[]).contains("cache_key"));
-        assert!(o().with_temperature(0.0).with_top_p(1.0).check(&[]).is_ok());
+        assert!(check(&o().with_temperature(0.0).with_top_p(1.0), &[]).is_ok());
     }
 
     #[test]
@@ -536,12 +536,12 @@ mod tests {
         let choose =
             |name: &str| RequestOptions::new().with_tool_choice(ToolChoice::Tool(name.into()));
         let offered = [tool("read_file"), tool("list_dir")];
-        assert!(choose("list_dir").check(&offered).is_ok());
+        assert!(check(&choose("list_dir"), &offered).is_ok());
         let refused = rule(choose("write_file"), &offered);
         assert!(refused.contains("\"write_file\""), "{refused}");
         let required = RequestOptions::new().with_tool_choice(ToolChoice::Required);
         assert!(rule(required.clone(), &[]).contains("no tools"));
-        assert!(required.check(&offered).is_ok());
+        assert!(check(&required, &offered).is_ok());
     }
 
     #[test]
@@ -553,7 +553,7 @@ mod tests {
                 strict: true,
             })
         };
-        assert!(schema(json!({"type": "object"})).check(&[]).is_ok());
+        assert!(check(&schema(json!({"type": "object"})), &[]).is_ok());
         assert!(rule(schema(json!("object")), &[]).contains("not a JSON object"));
         assert!(rule(schema(json!([1])), &[]).contains("\"answer\""));
         let grammar =
@@ -568,7 +568,7 @@ mod tests {
             assert!(rule(options, &[]).contains(&format!("`{key}`")));
         }
         let fine = RequestOptions::new().with_extra_body("temperature", json!(0.1));
-        assert!(fine.check(&[]).is_ok());
+        assert!(check(&fine, &[]).is_ok());
     }
 
     #[test]
