@@ -45,7 +45,7 @@
 //! | module | owns |
 //! |---|---|
 //! | `provider` | the `LlmProvider` trait, requests, messages, chunks, usage, model info |
-//! | `request` | request → JSON body: `options` (per-turn controls and their layering), `conversation` (mapping and validation), `budget` (`max_tokens`), `wire` (JSON shapes) |
+//! | `request` | request → JSON body: `options`, `conversation`, `budget`, `wire` |
 //! | `config` | reading settings and options from a host's configuration, naming bad fields |
 //! | `http` | sending one request; status and error bodies → typed [`Error`] |
 //! | `retry` | the retry policy and loop, before any output |

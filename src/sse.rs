@@ -5,11 +5,11 @@
 //! byte-order mark, stalls on invalid UTF-8 and does not cap an event's size.
 //!
 //! [`SseDecoder`] handles LF, CRLF and lone CR line endings (also when a CRLF is cut between two
-//! pushes), a leading BOM (or several), comment lines, multi-line `data` and the `event` field. Each input
-//! byte is scanned once with `memchr`; a line that is complete inside one push is read in place,
-//! and only a line cut by the network is copied, once, into a reused buffer. A one-line event
-//! that arrives whole (the common case) is handed on in place; the data of any other is
-//! gathered in a second reused buffer, so a warm decoder allocates nothing.
+//! pushes), a leading BOM (or several), comment lines, multi-line `data` and the `event` field.
+//! Each input byte is scanned once with `memchr`; a line that is complete inside one push is
+//! read in place, and only a line cut by the network is copied, once, into a reused buffer. A
+//! one-line event that arrives whole (the common case) is handed on in place; the data of any
+//! other is gathered in a second reused buffer, so a warm decoder allocates nothing.
 
 use memchr::memchr2;
 

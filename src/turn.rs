@@ -106,7 +106,7 @@ impl TurnBuilder {
                 self.blocks.push(ContentBlock::ToolUse {
                     id: call.id.clone(),
                     name: call.name.clone(),
-                    input: tool_input(&call.arguments),
+                    input: tool_input(call),
                 });
                 self.tool_calls.push(call.clone());
             }
@@ -134,15 +134,12 @@ impl TurnBuilder {
     }
 }
 
-/// A call's arguments as its `ToolUse` input: the parsed JSON (an empty text is `{}`), or
-/// `Value::String(raw)` when the text is not JSON or is a bare JSON string, so that the request
-/// that sends the turn back carries the model's text byte for byte.
-fn tool_input(arguments: &str) -> Value {
-    if arguments.trim().is_empty() {
-        return Value::Object(Default::default());
-    }
-    match serde_json::from_str(arguments) {
-        Ok(Value::String(_)) | Err(_) => Value::String(arguments.to_owned()),
+/// A call's arguments as its `ToolUse` input: what [`ToolCall::parse_arguments`] reads (an
+/// empty text is `{}`), or `Value::String(raw)` when the text is not JSON or is a bare JSON
+/// string, so that the request that sends the turn back carries the model's text byte for byte.
+fn tool_input(call: &ToolCall) -> Value {
+    match call.parse_arguments() {
+        Ok(Value::String(_)) | Err(_) => Value::String(call.arguments.clone()),
         Ok(parsed) => parsed,
     }
 }

@@ -282,21 +282,7 @@ impl FireworksSettings {
         }
         Ok(())
     }
-}
 
-/// Whether requests go to Fireworks' own endpoint (which lowers `max_tokens` to fit the context
-/// window by itself).
-pub(crate) fn is_fireworks_endpoint(base_url: &str) -> bool {
-    reqwest::Url::parse(base_url)
-        .ok()
-        .and_then(|url| {
-            url.host_str()
-                .map(|host| host.eq_ignore_ascii_case("api.fireworks.ai"))
-        })
-        .unwrap_or(false)
-}
-
-impl FireworksSettings {
     /// The headers sent with every request besides the provider's own: the host's
     /// ([`FireworksSettings::with_header`]) and the cache isolation key, each value marked
     /// sensitive so that no debug output shows it. A header that cannot be sent, or would
@@ -328,6 +314,18 @@ impl FireworksSettings {
         }
         Ok(headers)
     }
+}
+
+/// Whether requests go to Fireworks' own endpoint (which lowers `max_tokens` to fit the context
+/// window by itself).
+pub(crate) fn is_fireworks_endpoint(base_url: &str) -> bool {
+    reqwest::Url::parse(base_url)
+        .ok()
+        .and_then(|url| {
+            url.host_str()
+                .map(|host| host.eq_ignore_ascii_case("api.fireworks.ai"))
+        })
+        .unwrap_or(false)
 }
 
 impl fmt::Debug for FireworksSettings {
