@@ -39,65 +39,40 @@
 //! The public items are grouped by role, each group a module re-exported at the root:
 //! [`host`] (the provider-neutral types a host uses), [`fireworks`] (the Fireworks provider,
 //! its settings, model catalog and embeddings) and [`sans_io`] (the decode path without I/O,
-//! for hosts with a transport of their own). Inside, one private module per concern, in the order
-//! a request flows:
+//! for hosts with a transport of their own). Inside, the folders follow the order a request
+//! flows, each opening with a comment saying what it owns:
 //!
 //! | module | owns |
 //! |---|---|
-//! | `provider` | the `LlmProvider` trait, requests, messages, chunks, usage, model info |
+//! | `host` | the `LlmProvider` trait, requests, messages, chunks, usage, model info, turns, the fake |
 //! | `request` | request → JSON body: `options`, `conversation`, `budget`, `wire` |
 //! | `config` | reading settings and options from a host's configuration, naming bad fields |
-//! | `http` | sending one request; status and error bodies → typed [`Error`] |
-//! | `retry` | the retry policy and loop, before any output |
-//! | `sse` | bytes → server-sent events |
-//! | `chunk` | one event's JSON → its delta |
-//! | `reasoning` | the streaming `<think>` splitter |
-//! | `tools` | tool-call fragments → complete calls |
-//! | `decode` | all of the decode path as one sans-IO decoder |
+//! | `transport` | sending one request, status and error bodies → typed [`Error`], deadlines, retry |
+//! | `decode` | bytes → chunks without I/O: `sse`, `chunk`, `reasoning`, `tools`, the `decoder` |
 //! | `stream` | the async state machine of one completion |
-//! | `turn` | a finished stream → the assistant message of the next request |
-//! | `fake` | [`FakeProvider`], a scripted provider for hosts' tests |
+//! | `error` | the one [`Error`] type |
 //! | `fireworks` | settings, catalog, prompt-cache keys, embeddings, [`FireworksProvider`] |
 
 #![deny(missing_docs)]
 
-mod chunk;
 mod config;
 mod decode;
 mod error;
-mod fake;
 pub mod fireworks;
-mod http;
-mod provider;
-mod reasoning;
+pub mod host;
 mod request;
-mod retry;
-mod sse;
 mod stream;
-mod tools;
-mod turn;
-
-/// The provider-neutral types a coding-agent host uses: the [`LlmProvider`] trait, the request
-/// and its per-turn options, the chunks of the answer, whole turns, errors and a fake provider
-/// for the host's own tests.
-pub mod host {
-    pub use crate::error::{ApiError, Error, MAX_MESSAGE_BYTES, TimeoutKind};
-    pub use crate::fake::{FakeProvider, ScriptedResponse};
-    pub use crate::provider::{
-        ApiChunk, ApiStream, ChatRequest, ContentBlock, FinishReason, LlmProvider, Message,
-        ModelInfo, ReasoningStyle, Role, ToolCall, ToolSpec, Usage,
-    };
-    pub use crate::request::{ReasoningEffort, RequestOptions, ResponseFormat, ToolChoice};
-    pub use crate::turn::{Turn, TurnBuilder};
-}
+mod transport;
 
 /// The sans-IO decode path, for hosts with a transport of their own: response bytes in,
 /// [`ApiChunk`]s out ([`StreamDecoder`]), and each of its steps on its own.
 pub mod sans_io {
     pub use crate::decode::StreamDecoder;
-    pub use crate::reasoning::{ThinkPart, ThinkSplitter};
-    pub use crate::sse::{DEFAULT_MAX_EVENT_BYTES, SseDecoder, SseError, SseEvent};
-    pub use crate::tools::{MAX_TOOL_CALLS, TakenFragment, ToolCallAssembler, ToolCallFragment};
+    pub use crate::decode::reasoning::{ThinkPart, ThinkSplitter};
+    pub use crate::decode::sse::{DEFAULT_MAX_EVENT_BYTES, SseDecoder, SseError, SseEvent};
+    pub use crate::decode::tools::{
+        MAX_TOOL_CALLS, TakenFragment, ToolCallAssembler, ToolCallFragment,
+    };
 }
 
 #[doc(no_inline)]

@@ -25,9 +25,9 @@ use tracing::{Instrument, Span};
 
 use crate::decode::StreamDecoder;
 use crate::error::{Error, TimeoutKind};
-use crate::http::{self, Body, Deadline, Timeouts};
-use crate::provider::{ApiChunk, ApiStream};
-use crate::retry::{Attempt, RetryPolicy, retrying};
+use crate::host::provider::{ApiChunk, ApiStream};
+use crate::transport::http::{self, Body, Deadline, Timeouts};
+use crate::transport::retry::{Attempt, RetryPolicy, retrying};
 
 type Attempts = Pin<Box<dyn Stream<Item = Attempt<FirstEvent>> + Send>>;
 

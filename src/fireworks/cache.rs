@@ -9,7 +9,7 @@
 use reqwest::header::HeaderValue;
 
 use crate::error::Error;
-use crate::provider::{ChatRequest, ContentBlock, Role};
+use crate::host::provider::{ChatRequest, ContentBlock, Role};
 
 /// The HTTP header that keeps tenants' caches apart.
 pub const CACHE_ISOLATION_HEADER: &str = "x-prompt-cache-isolation-key";
@@ -64,7 +64,7 @@ impl Fnv1a {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::Message;
+    use crate::host::provider::Message;
 
     #[test]
     fn stable_across_turns_and_distinct_between_conversations() {

@@ -4,7 +4,7 @@
 //! that is not here still works: it gets the settings' limits (or [`ModelInfo::unknown`]'s
 //! defaults) and no prices, never another model's numbers.
 
-use crate::provider::{ModelInfo, ReasoningStyle};
+use crate::host::provider::{ModelInfo, ReasoningStyle};
 
 /// The prefix that turns a bare model name into a full Fireworks id.
 pub const FIREWORKS_MODELS_PREFIX: &str = "accounts/fireworks/models/";

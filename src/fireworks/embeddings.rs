@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Shared;
 use crate::error::{Error, bounded};
-use crate::http;
+use crate::transport::http;
 
 /// Inputs sent in one request unless [`FireworksEmbedder::with_batch_size`] says otherwise.
 pub const DEFAULT_EMBEDDING_BATCH: usize = 128;

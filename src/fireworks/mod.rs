@@ -10,8 +10,8 @@ mod catalog;
 mod embeddings;
 mod settings;
 
-pub use crate::http::{MAX_RESPONSE_BYTES, Timeouts};
-pub use crate::retry::RetryPolicy;
+pub use crate::transport::http::{MAX_RESPONSE_BYTES, Timeouts};
+pub use crate::transport::retry::RetryPolicy;
 pub use catalog::{
     FIREWORKS_MODELS_PREFIX, full_model_id, known_model_ids, lookup as lookup_model,
 };
@@ -30,11 +30,11 @@ use tokio::time::Instant;
 
 use crate::decode::StreamDecoder;
 use crate::error::{Error, TimeoutKind, bounded};
-use crate::http;
-use crate::provider::{ApiStream, ChatRequest, LlmProvider, ModelInfo};
+use crate::host::provider::{ApiStream, ChatRequest, LlmProvider, ModelInfo};
 use crate::request::{BodyOptions, Budget, build_body};
-use crate::retry::retry_to_end;
 use crate::stream::completion_stream;
+use crate::transport::http;
+use crate::transport::retry::retry_to_end;
 
 /// The [`LlmProvider`] for Fireworks. Cheap to clone; clones share one connection pool.
 ///

@@ -11,12 +11,12 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer};
 
 use crate::config::Fields;
+use crate::decode::sse::DEFAULT_MAX_EVENT_BYTES;
 use crate::error::Error;
-use crate::http::Timeouts;
-use crate::provider::ReasoningStyle;
+use crate::host::provider::ReasoningStyle;
 use crate::request::RequestOptions;
-use crate::retry::RetryPolicy;
-use crate::sse::DEFAULT_MAX_EVENT_BYTES;
+use crate::transport::http::Timeouts;
+use crate::transport::retry::RetryPolicy;
 
 /// The default API base URL.
 pub const DEFAULT_BASE_URL: &str = "https://api.fireworks.ai/inference/v1";

@@ -15,7 +15,7 @@ mod options;
 mod wire;
 
 use crate::error::Error;
-use crate::provider::{ChatRequest, ModelInfo};
+use crate::host::provider::{ChatRequest, ModelInfo};
 pub(crate) use budget::Budget;
 #[cfg(test)]
 use budget::MIN_MAX_TOKENS;
@@ -124,7 +124,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::provider::{ContentBlock, Message, Role, ToolSpec, Usage};
+    use crate::host::provider::{ContentBlock, Message, Role, ToolSpec, Usage};
 
     const MODEL_ID: &str = "accounts/fireworks/models/test";
 

@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 use crate::config::Fields;
 use crate::error::Error;
-use crate::provider::{ModelInfo, ToolSpec, Usage};
+use crate::host::provider::{ModelInfo, ToolSpec, Usage};
 
 /// How hard a reasoning model should think.
 #[non_exhaustive]

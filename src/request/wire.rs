@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
 use super::options::{Resolved, ResponseFormat, ToolChoice};
-use crate::provider::ToolSpec;
+use crate::host::provider::ToolSpec;
 
 /// The whole body of a streamed chat completion.
 pub(crate) struct Body<'a> {

@@ -412,7 +412,7 @@ mod tests {
     use serde_json::{Map, Value, json};
 
     use super::*;
-    use crate::sse::SseDecoder;
+    use crate::decode::sse::SseDecoder;
 
     /// Whether the reader answered for `text`; when it did, serde must read the same chunk.
     fn reads_like_serde(text: &str) -> bool {

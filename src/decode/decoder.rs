@@ -8,12 +8,12 @@
 
 use std::borrow::Cow;
 
-use crate::chunk::{WireChunk, WireDelta, error_event, parse_event};
+use crate::decode::chunk::{WireChunk, WireDelta, error_event, parse_event};
+use crate::decode::reasoning::{ThinkPart, ThinkSplitter};
+use crate::decode::sse::{SseDecoder, SseError, SseEvent};
+use crate::decode::tools::{TakenFragment, ToolCallAssembler};
 use crate::error::Error;
-use crate::provider::{ApiChunk, FinishReason, ModelInfo, Prices, ReasoningStyle, Usage};
-use crate::reasoning::{ThinkPart, ThinkSplitter};
-use crate::sse::{SseDecoder, SseError, SseEvent};
-use crate::tools::{TakenFragment, ToolCallAssembler};
+use crate::host::provider::{ApiChunk, FinishReason, ModelInfo, Prices, ReasoningStyle, Usage};
 
 /// Decodes one completion's response body.
 ///

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::provider::{
+use crate::host::provider::{
     ApiChunk, ApiStream, ChatRequest, FinishReason, LlmProvider, ModelInfo, ToolCall, Usage,
 };
 
@@ -285,7 +285,7 @@ impl LlmProvider for FakeProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::{Message, ToolSpec};
+    use crate::host::provider::{Message, ToolSpec};
     use crate::request::RequestOptions;
     use futures::StreamExt;
     use std::sync::Arc;

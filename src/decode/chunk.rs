@@ -16,9 +16,9 @@ use serde::Deserialize;
 use serde::de::{self, IgnoredAny, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
+use crate::decode::tools::ToolCallFragment;
 use crate::error::{ApiError, Error, bounded};
-use crate::provider::Usage;
-use crate::tools::ToolCallFragment;
+use crate::host::provider::Usage;
 
 mod fast;
 
