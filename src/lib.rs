@@ -62,7 +62,7 @@ pub mod fireworks;
 pub mod host;
 mod request;
 mod stream;
-mod transport;
+pub mod transport;
 
 /// The sans-IO decode path, for hosts with a transport of their own: response bytes in,
 /// [`ApiChunk`]s out ([`StreamDecoder`]), and each of its steps on its own.
@@ -81,6 +81,8 @@ pub use fireworks::*;
 pub use host::*;
 #[doc(no_inline)]
 pub use sans_io::*;
+#[doc(no_inline)]
+pub use transport::*;
 
 /// The README's code, compiled as a doc test so that it stays true.
 #[cfg(doctest)]

@@ -19,14 +19,13 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use futures::{Stream, StreamExt, stream};
-use reqwest::Response;
 use tokio::time::Instant;
 use tracing::{Instrument, Span};
 
 use crate::decode::StreamDecoder;
 use crate::error::{Error, TimeoutKind};
 use crate::host::provider::{ApiChunk, ApiStream};
-use crate::transport::http::{self, Body, Deadline, Timeouts};
+use crate::transport::http::{self, Body, Deadline, Response, Timeouts};
 use crate::transport::retry::{Attempt, RetryPolicy, retrying};
 
 type Attempts = Pin<Box<dyn Stream<Item = Attempt<FirstEvent>> + Send>>;
@@ -130,8 +129,8 @@ async fn read_first_event(
     deadline: Deadline,
     timeouts: Timeouts,
 ) -> Result<FirstEvent, Error> {
-    let status = response.status().as_u16();
-    let mut body = Body::new(response);
+    let status = response.status;
+    let mut body = response.body;
     let mut chunks = Vec::new();
     loop {
         let (result, ended) = match body.next(deadline, &timeouts).await? {

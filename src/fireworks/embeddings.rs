@@ -115,7 +115,7 @@ impl FireworksEmbedder {
             .shared
             .fetch(move |shared| {
                 let url = format!("{}/embeddings", shared.settings.base_url);
-                http::post_json(&shared.client, &url, body.clone())
+                http::post_json(url, shared.headers.clone(), body.clone())
             })
             .await?;
         serde_json::from_slice(&bytes).map_err(|err| Error::Decode {

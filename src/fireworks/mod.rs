@@ -22,8 +22,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use reqwest::Client;
-use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::header::{AUTHORIZATION, HeaderMap};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use tokio::time::Instant;
@@ -35,6 +34,7 @@ use crate::request::{BodyOptions, Budget, build_body};
 use crate::stream::completion_stream;
 use crate::transport::http;
 use crate::transport::retry::retry_to_end;
+use crate::transport::{HttpRequest, ReqwestTransport, Transport};
 
 /// The [`LlmProvider`] for Fireworks. Cheap to clone; clones share one connection pool.
 ///
@@ -47,11 +47,10 @@ pub struct FireworksProvider {
 
 #[derive(Clone)]
 struct Shared {
-    client: Client,
+    transport: Arc<dyn Transport>,
     chat_url: String,
-    auth: HeaderValue,
-    /// The host's headers (`FireworksSettings::with_header`) and the cache isolation key,
-    /// marked sensitive so no debug output shows them.
+    /// Every request's headers: the key, the host's own (`FireworksSettings::with_header`) and
+    /// the cache isolation key, each marked sensitive so no debug output shows it.
     headers: HeaderMap,
     model: ModelInfo,
     settings: FireworksSettings,
@@ -81,20 +80,15 @@ impl FireworksProvider {
     /// Checks the settings (empty key, empty model id, bad URL: [`Error::Config`]) and builds the
     /// client.
     pub fn new(settings: FireworksSettings) -> Result<Self, Error> {
-        let client = match &settings.http_client {
-            Some(client) => client.clone(),
-            None => Client::builder()
-                .connect_timeout(settings.timeouts.connect)
-                // A redirect would carry the conversation to another origin: a 3xx is an error.
-                .redirect(reqwest::redirect::Policy::none())
-                .tcp_nodelay(true)
-                .user_agent(concat!("fireworks-provider/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .map_err(|err| {
-                    Error::Config(format!("the HTTP client could not be built: {err}"))
-                })?,
+        let transport: Arc<dyn Transport> = match &settings.transport {
+            Some(transport) => Arc::clone(transport),
+            None => Arc::new(
+                ReqwestTransport::with_connect_timeout(settings.timeouts.connect).map_err(
+                    |err| Error::Config(format!("the HTTP client could not be built: {err}")),
+                )?,
+            ),
         };
-        Self::with_client(settings, client)
+        Self::with_transport(settings, transport)
     }
 
     /// The same settings and connection pool, another model (its own catalog info, limits and
@@ -102,18 +96,23 @@ impl FireworksProvider {
     pub fn with_model(&self, model_id: impl Into<String>) -> Result<Self, Error> {
         let mut settings = self.shared.settings.clone();
         settings.model_id = model_id.into();
-        Self::with_client(settings, self.shared.client.clone())
+        Self::with_transport(settings, Arc::clone(&self.shared.transport))
     }
 
-    fn with_client(settings: FireworksSettings, client: Client) -> Result<Self, Error> {
+    fn with_transport(
+        settings: FireworksSettings,
+        transport: Arc<dyn Transport>,
+    ) -> Result<Self, Error> {
         settings.validate()?;
-        let auth = http::bearer(settings.api_key.expose_secret())?;
-        let headers = settings.header_map()?;
+        let mut headers = settings.header_map()?;
+        headers.insert(
+            AUTHORIZATION,
+            http::bearer(settings.api_key.expose_secret())?,
+        );
         Ok(FireworksProvider {
             shared: Arc::new(Shared {
-                client,
+                transport,
                 chat_url: format!("{}/chat/completions", settings.base_url),
-                auth,
                 headers,
                 model: effective_model(&settings, None),
                 settings,
@@ -140,7 +139,7 @@ impl FireworksProvider {
             .shared
             .fetch(|shared| {
                 let url = format!("{}/models", shared.settings.base_url);
-                shared.client.get(url)
+                http::get(url, shared.headers.clone())
             })
             .await?;
         serde_json::from_slice::<Listing>(&body)
@@ -243,7 +242,7 @@ impl Shared {
     /// non-streaming timeout, its body within [`http::MAX_RESPONSE_BYTES`].
     async fn fetch(
         self: &Arc<Self>,
-        build: impl Fn(&Shared) -> reqwest::RequestBuilder + Send + Sync + 'static,
+        build: impl Fn(&Shared) -> HttpRequest + Send + Sync + 'static,
     ) -> Result<Vec<u8>, Error> {
         let shared = Arc::clone(self);
         let build = Arc::new(build);
@@ -252,8 +251,8 @@ impl Shared {
             async move {
                 let timeouts = &shared.settings.timeouts;
                 let deadline = timeouts.deadline(TimeoutKind::NonStreaming, Instant::now());
-                let request = build(&shared).headers(shared.headers.clone());
-                let response = http::send(request, &shared.auth, timeouts, deadline).await?;
+                let request = build(&shared);
+                let response = http::send(&*shared.transport, request, timeouts, deadline).await?;
                 http::read_body(response, timeouts, deadline).await
             }
         })
@@ -294,12 +293,12 @@ impl LlmProvider for FireworksProvider {
         let send = move |_attempt: u32| {
             let (shared, body) = (Arc::clone(&sender), body.clone());
             async move {
-                let request = http::post_json(&shared.client, &shared.chat_url, body)
-                    .headers(shared.headers.clone());
+                let request =
+                    http::post_json(shared.chat_url.clone(), shared.headers.clone(), body);
                 let timeouts = &shared.settings.timeouts;
                 // The first event is due within the first-event timeout of sending.
                 let deadline = timeouts.deadline(TimeoutKind::FirstEvent, Instant::now());
-                let response = http::send(request, &shared.auth, timeouts, deadline).await?;
+                let response = http::send(&*shared.transport, request, timeouts, deadline).await?;
                 let response = http::expect_event_stream(response, timeouts, deadline).await?;
                 Ok((response, deadline))
             }

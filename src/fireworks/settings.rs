@@ -3,6 +3,7 @@
 //! variable it came from).
 
 use std::fmt;
+use std::sync::Arc;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
@@ -17,6 +18,7 @@ use crate::host::provider::ReasoningStyle;
 use crate::request::RequestOptions;
 use crate::transport::http::Timeouts;
 use crate::transport::retry::RetryPolicy;
+use crate::transport::{ReqwestTransport, Transport};
 
 /// The default API base URL.
 pub const DEFAULT_BASE_URL: &str = "https://api.fireworks.ai/inference/v1";
@@ -64,7 +66,7 @@ pub struct FireworksSettings {
     pub(crate) send_reasoning_back: Option<bool>,
     pub(crate) options: RequestOptions,
     pub(crate) headers: Vec<(String, String)>,
-    pub(crate) http_client: Option<reqwest::Client>,
+    pub(crate) transport: Option<Arc<dyn Transport>>,
     pub(crate) retry: RetryPolicy,
     pub(crate) timeouts: Timeouts,
     pub(crate) max_event_bytes: usize,
@@ -89,7 +91,7 @@ impl FireworksSettings {
             send_reasoning_back: None,
             options: RequestOptions::default(),
             headers: Vec::new(),
-            http_client: None,
+            transport: None,
             retry: RetryPolicy::default(),
             timeouts: Timeouts::default(),
             max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
@@ -188,8 +190,16 @@ impl FireworksSettings {
     /// Sends through this client (proxies, custom root certificates, ...) instead of one the
     /// provider builds; the client's own redirect and timeout policy then apply, and the
     /// connect timeout of [`FireworksSettings::with_timeouts`] does not.
-    pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_client = Some(client);
+    pub fn with_http_client(self, client: reqwest::Client) -> Self {
+        self.with_transport(ReqwestTransport::new(client))
+    }
+
+    /// Sends through `transport` instead of a `reqwest::Client`: a host's own HTTP stack, a
+    /// recorder, or (feature `test-support`) a [`ScriptedTransport`](crate::ScriptedTransport).
+    /// The provider's deadlines, size caps, redirect refusal and retries still apply: they sit
+    /// above the transport.
+    pub fn with_transport(mut self, transport: impl Transport + 'static) -> Self {
+        self.transport = Some(Arc::new(transport));
         self
     }
 
@@ -342,10 +352,7 @@ impl fmt::Debug for FireworksSettings {
             .field("send_reasoning_back", &self.send_reasoning_back)
             .field("options", &self.options)
             .field("headers", &header_names)
-            .field(
-                "http_client",
-                &self.http_client.as_ref().map(|_| "the host's"),
-            )
+            .field("transport", &self.transport)
             .field("retry", &self.retry)
             .field("timeouts", &self.timeouts)
             .field("max_event_bytes", &self.max_event_bytes)

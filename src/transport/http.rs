@@ -1,7 +1,8 @@
-//! Sending one request and checking its status: a non-2xx response becomes a typed [`Error`]
-//! carrying the server's message, a redirect is refused, and transport failures become network
-//! or timeout errors. Reading bodies happens here too, through one reader ([`Body`]) with one
-//! rule: every read ends by a [`Deadline`] and every whole body has a size limit.
+//! Sending one request through the [`Transport`] and checking its status: a non-2xx response
+//! becomes a typed [`Error`] carrying the server's message, a redirect is refused, and transport
+//! failures become network or timeout errors. Reading bodies happens here too, through one
+//! reader ([`Body`]) with one rule: every read ends by a [`Deadline`] and every whole body has
+//! a size limit.
 //!
 //! This is one attempt; retrying is the caller's business (see `retry`).
 
@@ -10,10 +11,12 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 use bytes::Bytes;
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, LOCATION};
-use reqwest::{Client, RequestBuilder, Response, StatusCode};
+use futures::StreamExt;
+use reqwest::header::{HeaderMap, HeaderValue, LOCATION};
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
+use super::seam::{ByteStream, HttpRequest, Transport, TransportError, TransportErrorKind};
 use crate::error::{ApiError, Error, TimeoutKind, bounded};
 
 /// The most of an error body that is read; the rest of a huge HTML page is of no use.
@@ -123,16 +126,32 @@ pub struct Deadline {
     pub kind: TimeoutKind,
 }
 
-/// A response body, read piece by piece; no read waits past its deadline.
+/// A response whose status was a success: its head and its body.
 #[derive(Debug)]
+pub struct Response {
+    /// The HTTP status.
+    pub status: u16,
+    /// The response headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Body,
+}
+
+/// A response body, read piece by piece; no read waits past its deadline.
 pub struct Body {
-    response: Response,
+    stream: ByteStream,
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Body")
+    }
 }
 
 impl Body {
-    /// The body of `response`.
-    pub fn new(response: Response) -> Self {
-        Body { response }
+    /// The body read from `stream`.
+    pub fn new(stream: ByteStream) -> Self {
+        Body { stream }
     }
 
     /// The next piece of the body, `None` once it has ended; [`Error::Timeout`] of the
@@ -143,24 +162,21 @@ impl Body {
         deadline: Deadline,
         timeouts: &Timeouts,
     ) -> Result<Option<Bytes>, Error> {
-        match tokio::time::timeout_at(deadline.at, self.response.chunk()).await {
-            Ok(Ok(piece)) => {
-                if let Some(bytes) = &piece {
-                    tracing::trace!(bytes = bytes.len(), body = %String::from_utf8_lossy(bytes), "body read");
-                }
-                Ok(piece)
+        match tokio::time::timeout_at(deadline.at, self.stream.next()).await {
+            Ok(Some(Ok(bytes))) => {
+                tracing::trace!(bytes = bytes.len(), body = %String::from_utf8_lossy(&bytes), "body read");
+                Ok(Some(bytes))
             }
-            Ok(Err(err)) => Err(Error::Network {
-                message: describe(&err),
-            }),
+            Ok(None) => Ok(None),
+            Ok(Some(Err(err))) => Err(transport_error(err, timeouts)),
             Err(_) => Err(timeouts.expired(deadline.kind)),
         }
     }
 
     /// The next piece of the body if it is here already (`Some(Ok(None))`: the body has
     /// ended), without waiting; `None` when it is not here yet.
-    pub fn next_if_ready(&mut self) -> Option<Result<Option<Bytes>, reqwest::Error>> {
-        futures::FutureExt::now_or_never(self.response.chunk())
+    pub fn next_if_ready(&mut self) -> Option<Result<Option<Bytes>, TransportError>> {
+        futures::FutureExt::now_or_never(self.stream.next()).map(Option::transpose)
     }
 }
 
@@ -206,35 +222,55 @@ pub fn bearer(api_key: &str) -> Result<HeaderValue, Error> {
     Ok(value)
 }
 
-/// A POST of a JSON body.
-pub fn post_json(client: &Client, url: &str, body: Bytes) -> RequestBuilder {
-    client
-        .post(url)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body)
+/// A POST of a JSON body to `url` with `headers`.
+pub fn post_json(url: String, mut headers: HeaderMap, body: Bytes) -> HttpRequest {
+    headers.insert(
+        reqwest::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    let mut request = HttpRequest::new(Method::POST, url);
+    request.headers = headers;
+    request.body = body;
+    request
 }
 
-/// Sends `request` with the key and returns the response once its status is a success. The
-/// response headers, and an error body, must arrive by `deadline` (what of an error body arrived
-/// by then is used). A redirect is [`Error::Redirected`], never followed.
+/// A GET of `url` with `headers`.
+pub fn get(url: String, headers: HeaderMap) -> HttpRequest {
+    let mut request = HttpRequest::new(Method::GET, url);
+    request.headers = headers;
+    request
+}
+
+/// Sends `request` through `transport` and returns the response once its status is a success.
+/// The response head, and an error body, must arrive by `deadline` (what of an error body
+/// arrived by then is used). A redirect is [`Error::Redirected`], never followed.
 pub async fn send(
-    request: RequestBuilder,
-    auth: &HeaderValue,
+    transport: &dyn Transport,
+    request: HttpRequest,
     timeouts: &Timeouts,
     deadline: Deadline,
 ) -> Result<Response, Error> {
-    let sending = request.header(AUTHORIZATION, auth.clone()).send();
-    let response = tokio::time::timeout_at(deadline.at, sending)
+    let response = tokio::time::timeout_at(deadline.at, transport.send(request))
         .await
         .map_err(|_| timeouts.expired(deadline.kind))?
         .map_err(|err| transport_error(err, timeouts))?;
-    let status = response.status();
+    let status = StatusCode::from_u16(response.status).map_err(|_| Error::Decode {
+        message: format!(
+            "the response status {} is not an HTTP status",
+            response.status
+        ),
+    })?;
+    let body = Body::new(response.body);
     if status.is_success() {
-        return Ok(response);
+        return Ok(Response {
+            status: status.as_u16(),
+            headers: response.headers,
+            body,
+        });
     }
     if status.is_redirection() {
         let location = response
-            .headers()
+            .headers
             .get(LOCATION)
             .map_or_else(String::new, |value| {
                 bounded(String::from_utf8_lossy(value.as_bytes()))
@@ -244,20 +280,13 @@ pub async fn send(
             location,
         });
     }
-    let headers = response.headers().clone();
-    let body = error_body(response, deadline, timeouts).await;
-    Err(error_for_status(status, &headers, &body))
+    let body = error_body(body, deadline, timeouts).await;
+    Err(error_for_status(status, &response.headers, &body))
 }
 
 /// An error document's text: what arrived by `deadline`, at most [`MAX_ERROR_BODY_BYTES`] of it.
-async fn error_body(response: Response, deadline: Deadline, timeouts: &Timeouts) -> String {
-    let (body, _) = read_up_to(
-        Body::new(response),
-        deadline,
-        timeouts,
-        MAX_ERROR_BODY_BYTES,
-    )
-    .await;
+async fn error_body(body: Body, deadline: Deadline, timeouts: &Timeouts) -> String {
+    let (body, _) = read_up_to(body, deadline, timeouts, MAX_ERROR_BODY_BYTES).await;
     String::from_utf8_lossy(&body).into_owned()
 }
 
@@ -269,15 +298,15 @@ pub async fn expect_event_stream(
     deadline: Deadline,
 ) -> Result<Response, Error> {
     let is_json = response
-        .headers()
+        .headers
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.starts_with("application/json"));
     if !is_json {
         return Ok(response);
     }
-    let status = response.status().as_u16();
-    let body = error_body(response, deadline, timeouts).await;
+    let status = response.status;
+    let body = error_body(response.body, deadline, timeouts).await;
     let mut error = ApiError::from_body(Some(status), &body);
     error.message = format!("expected an event stream, got JSON: {}", error.message);
     Err(Error::Server(error))
@@ -289,7 +318,7 @@ pub async fn read_body(
     timeouts: &Timeouts,
     deadline: Deadline,
 ) -> Result<Vec<u8>, Error> {
-    match read_up_to(Body::new(response), deadline, timeouts, MAX_RESPONSE_BYTES).await {
+    match read_up_to(response.body, deadline, timeouts, MAX_RESPONSE_BYTES).await {
         (body, BodyEnd::Complete) => Ok(body),
         (_, BodyEnd::TooLarge) => Err(Error::Decode {
             message: format!(
@@ -456,9 +485,10 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     at.duration_since(now).ok()
 }
 
-/// A reqwest failure before any response: a connection problem or a connect timeout.
-pub fn transport_error(err: reqwest::Error, timeouts: &Timeouts) -> Error {
-    if err.is_connect() && err.is_timeout() {
+/// A transport failure: a connect timeout is the connect [`Error::Timeout`], anything else a
+/// network error.
+pub fn transport_error(err: TransportError, timeouts: &Timeouts) -> Error {
+    if err.kind() == TransportErrorKind::ConnectTimeout {
         return timeouts.expired(TimeoutKind::Connect);
     }
     Error::Network {

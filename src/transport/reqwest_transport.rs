@@ -1,0 +1,113 @@
+//! [`ReqwestTransport`], the [`Transport`] every normal build uses: one shared
+//! `reqwest::Client` (connection pool, TLS, HTTP/2), with no redirects followed and no
+//! decompression asked for when the crate builds the client itself.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::{Client, Method, Response};
+
+use super::seam::{
+    ByteStream, HttpRequest, HttpResponse, Transport, TransportError, TransportErrorKind,
+    TransportFuture,
+};
+
+/// Sends requests through a `reqwest::Client`. Cheap to clone; clones share the pool.
+#[derive(Clone)]
+pub struct ReqwestTransport {
+    client: Client,
+}
+
+impl std::fmt::Debug for ReqwestTransport {
+    /// Shows nothing of the client: a host's client may carry default headers with secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReqwestTransport")
+    }
+}
+
+impl ReqwestTransport {
+    /// Sends through `client`, with its own redirect, proxy and TLS policy.
+    pub fn new(client: Client) -> Self {
+        ReqwestTransport { client }
+    }
+
+    /// The client the crate builds for itself: `connect` as its connect timeout, no redirects
+    /// (a redirect would carry the conversation to another origin), no Nagle delay.
+    pub(crate) fn with_connect_timeout(connect: Duration) -> Result<Self, reqwest::Error> {
+        let client = Client::builder()
+            .connect_timeout(connect)
+            .redirect(reqwest::redirect::Policy::none())
+            .tcp_nodelay(true)
+            .user_agent(concat!("fireworks-provider/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(ReqwestTransport { client })
+    }
+}
+
+impl Transport for ReqwestTransport {
+    fn send(&self, request: HttpRequest) -> TransportFuture {
+        let HttpRequest {
+            method,
+            url,
+            headers,
+            body,
+            ..
+        } = request;
+        let mut builder = self.client.request(method.clone(), url).headers(headers);
+        if method != Method::GET || !body.is_empty() {
+            builder = builder.body(body);
+        }
+        let sending = builder.send();
+        Box::pin(async move {
+            let mut response = sending.await.map_err(sending_failed)?;
+            let status = response.status().as_u16();
+            let headers = std::mem::take(response.headers_mut());
+            Ok(HttpResponse::new(status, headers, body_stream(response)))
+        })
+    }
+}
+
+/// The body of `response` as a stream of its pieces; it ends after the first failure.
+fn body_stream(response: Response) -> ByteStream {
+    Box::pin(futures::stream::unfold(
+        Some(response),
+        |response| async move {
+            let mut response = response?;
+            match response.chunk().await {
+                Ok(Some(piece)) => Some((Ok::<Bytes, _>(piece), Some(response))),
+                Ok(None) => None,
+                Err(err) => Some((Err(reading_failed(err)), None)),
+            }
+        },
+    ))
+}
+
+/// A failure before the response head arrived.
+fn sending_failed(err: reqwest::Error) -> TransportError {
+    let (kind, message) = if err.is_connect() && err.is_timeout() {
+        (
+            TransportErrorKind::ConnectTimeout,
+            "connecting to the server took too long",
+        )
+    } else if err.is_connect() {
+        (
+            TransportErrorKind::Connect,
+            "could not connect to the server",
+        )
+    } else {
+        (
+            TransportErrorKind::Other,
+            "the connection failed before the response arrived",
+        )
+    };
+    TransportError::new(kind, message).with_source(err)
+}
+
+/// A failure while reading the body.
+fn reading_failed(err: reqwest::Error) -> TransportError {
+    TransportError::new(
+        TransportErrorKind::Other,
+        "the connection failed while the response was being read",
+    )
+    .with_source(err)
+}
