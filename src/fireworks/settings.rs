@@ -195,7 +195,7 @@ impl FireworksSettings {
     }
 
     /// Sends through `transport` instead of a `reqwest::Client`: a host's own HTTP stack, a
-    /// recorder, or (feature `test-support`) a [`ScriptedTransport`](crate::ScriptedTransport).
+    /// recorder, or (feature `test-support`) a `ScriptedTransport`.
     /// The provider's deadlines, size caps, redirect refusal and retries still apply: they sit
     /// above the transport.
     pub fn with_transport(mut self, transport: impl Transport + 'static) -> Self {
