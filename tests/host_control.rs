@@ -18,7 +18,11 @@ use support::fixture;
 use support::server::{Reply, TestServer};
 
 fn settings(server: &TestServer) -> FireworksSettings {
-    FireworksSettings::new("fw_host_key_77", "accounts/fireworks/models/glm-5p1")
+    settings_for(server, "accounts/fireworks/models/glm-5p1")
+}
+
+fn settings_for(server: &TestServer, model: &str) -> FireworksSettings {
+    FireworksSettings::new("fw_host_key_77", model)
         .with_base_url(server.base_url())
         .with_retry_policy(RetryPolicy::none())
 }
@@ -50,7 +54,9 @@ async fn one_turn_is_steered_collected_whole_and_sent_on() {
         .with_temperature(0.6)
         .with_top_p(0.95)
         .with_reasoning_effort(ReasoningEffort::Medium);
-    let provider = provider(settings(&server).with_options(defaults));
+    // MiniMax M2.7 takes reasoning_effort low, medium or high (GLM 5.1 only toggles).
+    let minimax = settings_for(&server, "accounts/fireworks/models/minimax-m2p7");
+    let provider = provider(minimax.with_options(defaults));
     let schema = json!({"type": "object", "properties": {"answer": {"type": "string"}}});
     let this_turn = RequestOptions::new()
         .with_temperature(0.1)
