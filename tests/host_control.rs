@@ -388,7 +388,7 @@ fn settings_come_from_a_cline_style_json_object() {
         "fireworksModelMaxCompletionTokens": 16384,
         "fireworksModelMaxTokens": 202800,
         "headers": {"x-team": "core"},
-        "options": {"temperature": 0.4, "reasoning_effort": "high"}
+        "options": {"temperature": 0.4, "thinking": "enabled"}
     }"#;
     let settings: FireworksSettings = serde_json::from_str(json).unwrap();
     assert_eq!(settings.model_id(), "glm-5p1");
@@ -396,6 +396,19 @@ fn settings_come_from_a_cline_style_json_object() {
     assert_eq!(provider.model().max_tokens, 16_384);
     assert_eq!(provider.model().context_window, 202_800);
     assert!(!format!("{settings:?}").contains("fw_from_config"));
+    // GLM 5.1 only toggles: a default effort would refuse every turn, so it refuses to build.
+    let effort = json.replace(r#""thinking": "enabled""#, r#""reasoning_effort": "high""#);
+    let settings: FireworksSettings = serde_json::from_str(&effort).unwrap();
+    match FireworksProvider::new(settings) {
+        Err(Error::Config(message)) => assert!(
+            message.starts_with(
+                "options: model accounts/fireworks/models/glm-5p1 does not accept \
+                 reasoning_effort \"high\""
+            ),
+            "{message}"
+        ),
+        other => panic!("expected a config error, got {other:?}"),
+    }
 }
 
 #[test]

@@ -393,7 +393,9 @@ async fn a_catalog_loaded_at_run_time_describes_the_model() {
     let items: Vec<_> = kimi.create_message(ask(off)).collect().await;
     assert!(items.iter().all(Result::is_ok), "{items:?}");
     assert_eq!(server.requests()[0].json()["reasoning_effort"], "none");
-    let k3 = kimi.with_model("accounts/fireworks/models/kimi-k3").unwrap();
+    let k3 = kimi
+        .with_model("accounts/fireworks/models/kimi-k3")
+        .unwrap();
     assert_eq!(k3.model().name.as_deref(), Some("Kimi K3"));
     assert_eq!(
         (k3.model().context_window, k3.model().input_price),

@@ -31,7 +31,7 @@ use tokio::time::Instant;
 use crate::decode::StreamDecoder;
 use crate::error::{Error, TimeoutKind, bounded};
 use crate::host::provider::{ApiStream, ChatRequest, LlmProvider, ModelInfo};
-use crate::request::{BodyOptions, Budget, build_body};
+use crate::request::{BodyOptions, Budget, build_body, check_defaults};
 use crate::stream::completion_stream;
 use crate::transport::http;
 use crate::transport::retry::retry_to_end;
@@ -78,8 +78,8 @@ pub struct RemoteModel {
 }
 
 impl FireworksProvider {
-    /// Checks the settings (empty key, empty model id, bad URL: [`Error::Config`]) and builds the
-    /// client.
+    /// Checks the settings (empty key, empty model id, bad URL, default reasoning controls the
+    /// model does not accept: [`Error::Config`]) and builds the client.
     pub fn new(settings: FireworksSettings) -> Result<Self, Error> {
         let client = match &settings.http_client {
             Some(client) => client.clone(),
@@ -109,13 +109,15 @@ impl FireworksProvider {
         settings.validate()?;
         let auth = http::bearer(settings.api_key.expose_secret())?;
         let headers = settings.header_map()?;
+        let model = effective_model(&settings, None);
+        check_defaults(&settings.options, &model)?;
         Ok(FireworksProvider {
             shared: Arc::new(Shared {
                 client,
                 chat_url: format!("{}/chat/completions", settings.base_url),
                 auth,
                 headers,
-                model: effective_model(&settings, None),
+                model,
                 settings,
             }),
         })

@@ -60,6 +60,19 @@ pub(crate) fn validate(request: &ChatRequest, model: Option<&ModelInfo>) -> Resu
     }
 }
 
+/// Refuses defaults (`FireworksSettings::with_options`) whose reasoning control or history
+/// `model` does not accept, so that a provider is not built to refuse every turn.
+pub(crate) fn check_defaults(defaults: &RequestOptions, model: &ModelInfo) -> Result<(), Error> {
+    let none = RequestOptions::default();
+    let resolved = Resolved::new(&none, defaults, model);
+    reasoning::check(
+        resolved.written_reasoning(),
+        resolved.reasoning_history,
+        model,
+    )
+    .map_err(|rule| Error::Config(format!("options: {rule}")))
+}
+
 /// Refuses a reasoning control or history the model does not accept.
 fn check_reasoning(
     control: Option<ReasoningControl>,
