@@ -76,8 +76,9 @@ impl ChatRequest {
         request::validate(self, None)
     }
 
-    /// [`ChatRequest::validate`], and that `model` takes what the conversation holds (images):
-    /// exactly what a provider of `model` checks before sending.
+    /// [`ChatRequest::validate`], and that `model` takes what the conversation holds (images)
+    /// and the request's own reasoning controls (see [`ModelInfo::reasoning_options`]): exactly
+    /// what a provider of `model` checks before sending.
     pub fn validate_for(&self, model: &ModelInfo) -> Result<(), Error> {
         request::validate(self, Some(model))
     }
@@ -413,7 +414,8 @@ pub struct ModelInfo {
     pub cache_read_price: Option<f64>,
     /// How the model shows its reasoning.
     pub reasoning: ReasoningStyle,
-    /// Whether earlier reasoning must be sent back (as `reasoning_content`) in tool loops.
+    /// Whether earlier reasoning goes back as `reasoning_content` on assistant messages, tool
+    /// loops included (the catalog's models.dev `interleaved` field).
     pub sends_reasoning_back: bool,
     /// The vendor's recommended sampling temperature, used when the settings give none.
     pub default_temperature: Option<f32>,
