@@ -45,13 +45,13 @@
 //! | module | owns |
 //! |---|---|
 //! | `host` | the `LlmProvider` trait, requests, messages, chunks, usage, model info, turns, the fake |
-//! | `request` | request → JSON body: `options`, `conversation`, `budget`, `wire` |
+//! | `request` | request → JSON body: `options`, `conversation`, `reasoning`, `budget`, `wire` |
 //! | `config` | reading settings and options from a host's configuration, naming bad fields |
 //! | `transport` | sending one request, status and error bodies → typed [`Error`], deadlines, retry |
 //! | `decode` | bytes → chunks without I/O: `sse`, `chunk`, `reasoning`, `tools`, the `decoder` |
 //! | `stream` | the async state machine of one completion |
 //! | `error` | the one [`Error`] type |
-//! | `fireworks` | settings, catalog, prompt-cache keys, embeddings, [`FireworksProvider`] |
+//! | `fireworks` | settings, the models.dev catalog and its overlay, prompt-cache keys, embeddings, [`FireworksProvider`] |
 
 #![deny(missing_docs)]
 

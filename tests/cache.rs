@@ -115,7 +115,7 @@ fn cache_savings_are_the_price_difference_on_cached_tokens() {
     let uncached = usage.clone().with_cache_read_tokens(0);
     assert!(model.cost(&uncached).unwrap() > cost);
     assert_eq!(
-        lookup_model("deepseek-r1-0528")
+        lookup_model("accounts/fireworks/models/kimi-k2p6#accounts/me/deployments/d")
             .unwrap()
             .cache_savings(&usage),
         None

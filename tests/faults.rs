@@ -74,7 +74,8 @@ fn retries(items: &[Result<ApiChunk, Error>]) -> Vec<(u32, u32, Duration)> {
 
 /// The answer of the plain fixture, decoded without any fault.
 fn plain_answer() -> String {
-    let model = fireworks_provider::lookup_model("llama-v3p3-70b-instruct").unwrap();
+    let model =
+        fireworks_provider::ModelInfo::unknown("accounts/fireworks/models/llama-v3p3-70b-instruct");
     answer_text(&decode_whole(&model, &fixture("plain_answer")))
 }
 

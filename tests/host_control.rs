@@ -18,7 +18,11 @@ use support::fixture;
 use support::server::{Reply, TestServer};
 
 fn settings(server: &TestServer) -> FireworksSettings {
-    FireworksSettings::new("fw_host_key_77", "accounts/fireworks/models/glm-5p1")
+    settings_for(server, "accounts/fireworks/models/glm-5p1")
+}
+
+fn settings_for(server: &TestServer, model: &str) -> FireworksSettings {
+    FireworksSettings::new("fw_host_key_77", model)
         .with_base_url(server.base_url())
         .with_retry_policy(RetryPolicy::none())
 }
@@ -50,7 +54,9 @@ async fn one_turn_is_steered_collected_whole_and_sent_on() {
         .with_temperature(0.6)
         .with_top_p(0.95)
         .with_reasoning_effort(ReasoningEffort::Medium);
-    let provider = provider(settings(&server).with_options(defaults));
+    // MiniMax M2.7 takes reasoning_effort low, medium or high (GLM 5.1 only toggles).
+    let minimax = settings_for(&server, "accounts/fireworks/models/minimax-m2p7");
+    let provider = provider(minimax.with_options(defaults));
     let schema = json!({"type": "object", "properties": {"answer": {"type": "string"}}});
     let this_turn = RequestOptions::new()
         .with_temperature(0.1)
@@ -382,7 +388,7 @@ fn settings_come_from_a_cline_style_json_object() {
         "fireworksModelMaxCompletionTokens": 16384,
         "fireworksModelMaxTokens": 202800,
         "headers": {"x-team": "core"},
-        "options": {"temperature": 0.4, "reasoning_effort": "high"}
+        "options": {"temperature": 0.4, "thinking": "enabled"}
     }"#;
     let settings: FireworksSettings = serde_json::from_str(json).unwrap();
     assert_eq!(settings.model_id(), "glm-5p1");
@@ -390,6 +396,19 @@ fn settings_come_from_a_cline_style_json_object() {
     assert_eq!(provider.model().max_tokens, 16_384);
     assert_eq!(provider.model().context_window, 202_800);
     assert!(!format!("{settings:?}").contains("fw_from_config"));
+    // GLM 5.1 only toggles: a default effort would refuse every turn, so it refuses to build.
+    let effort = json.replace(r#""thinking": "enabled""#, r#""reasoning_effort": "high""#);
+    let settings: FireworksSettings = serde_json::from_str(&effort).unwrap();
+    match FireworksProvider::new(settings) {
+        Err(Error::Config(message)) => assert!(
+            message.starts_with(
+                "options: model accounts/fireworks/models/glm-5p1 does not accept \
+                 reasoning_effort \"high\""
+            ),
+            "{message}"
+        ),
+        other => panic!("expected a config error, got {other:?}"),
+    }
 }
 
 #[test]

@@ -379,11 +379,11 @@ async fn a_bare_model_name_is_sent_as_given_to_another_server() {
 #[tokio::test]
 async fn a_dedicated_deployment_has_no_token_cost() {
     let server = TestServer::start(vec![Reply::sse(fixture("plain_answer"))]).await;
-    let id = "accounts/fireworks/models/llama-v3p3-70b-instruct#accounts/me/deployments/abc";
+    let id = "accounts/fireworks/models/kimi-k2p6#accounts/me/deployments/abc";
     let provider =
         FireworksProvider::new(FireworksSettings::new(KEY, id).with_base_url(server.base_url()))
             .unwrap();
-    assert_eq!(provider.model().max_tokens, 16_384, "the catalog's limits");
+    assert_eq!(provider.model().max_tokens, 262_000, "the catalog's limits");
     assert_eq!(provider.model().input_price, None);
     let items: Vec<_> = provider.create_message(hello()).collect().await;
     let usage = support::usage(&items).expect("usage");

@@ -78,7 +78,11 @@ async fn sends_one_streamed_request_with_only_the_fields_that_are_set() {
     );
     assert_eq!(body["stream"], true);
     assert_eq!(body["stream_options"], json!({"include_usage": true}));
-    assert_eq!(body["max_tokens"], 16384);
+    assert_eq!(
+        body["max_tokens"],
+        fireworks_provider::ModelInfo::DEFAULT_MAX_TOKENS,
+        "no longer in the catalog: the documented default"
+    );
     assert_eq!(
         body["messages"],
         json!([

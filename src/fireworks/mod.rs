@@ -13,7 +13,7 @@ mod settings;
 pub use crate::transport::http::{MAX_RESPONSE_BYTES, Timeouts};
 pub use crate::transport::retry::RetryPolicy;
 pub use catalog::{
-    FIREWORKS_MODELS_PREFIX, full_model_id, known_model_ids, lookup as lookup_model,
+    Catalog, FIREWORKS_MODELS_PREFIX, full_model_id, known_model_ids, lookup as lookup_model,
 };
 pub use embeddings::{DEFAULT_EMBEDDING_BATCH, Embeddings, FireworksEmbedder};
 pub use settings::{DEFAULT_BASE_URL, DEFAULT_MODEL_ID, FireworksSettings};
@@ -30,7 +30,7 @@ use tokio::time::Instant;
 use crate::decode::StreamDecoder;
 use crate::error::{Error, TimeoutKind, bounded};
 use crate::host::provider::{ApiStream, ChatRequest, LlmProvider, ModelInfo};
-use crate::request::{BodyOptions, Budget, build_body};
+use crate::request::{BodyOptions, Budget, build_body, check_defaults};
 use crate::stream::completion_stream;
 use crate::transport::http;
 use crate::transport::retry::retry_to_end;
@@ -77,8 +77,8 @@ pub struct RemoteModel {
 }
 
 impl FireworksProvider {
-    /// Checks the settings (empty key, empty model id, bad URL: [`Error::Config`]) and builds the
-    /// client.
+    /// Checks the settings (empty key, empty model id, bad URL, default reasoning controls the
+    /// model does not accept: [`Error::Config`]) and builds the client.
     pub fn new(settings: FireworksSettings) -> Result<Self, Error> {
         let transport: Arc<dyn Transport> = match &settings.transport {
             Some(transport) => Arc::clone(transport),
@@ -109,12 +109,14 @@ impl FireworksProvider {
             AUTHORIZATION,
             http::bearer(settings.api_key.expose_secret())?,
         );
+        let model = effective_model(&settings, None);
+        check_defaults(&settings.options, &model)?;
         Ok(FireworksProvider {
             shared: Arc::new(Shared {
                 transport,
                 chat_url: format!("{}/chat/completions", settings.base_url),
                 headers,
-                model: effective_model(&settings, None),
+                model,
                 settings,
             }),
         })
@@ -162,7 +164,7 @@ impl FireworksProvider {
     pub async fn refresh_model_info(&mut self) -> Result<&ModelInfo, Error> {
         let settings = &self.shared.settings;
         let id = sent_model_id(&settings.base_url, &settings.model_id);
-        if catalog_info(&id).is_none() {
+        if described(settings, &id).is_none() {
             let listing = self.list_models().await?;
             if let Some(remote) = listing.iter().find(|model| model.id == id) {
                 let model = effective_model(&self.shared.settings, Some(remote));
@@ -184,14 +186,19 @@ fn sent_model_id(base_url: &str, id: &str) -> String {
     }
 }
 
-/// The catalog's info for a model id as sent. A bare name (sent as given, off Fireworks'
-/// endpoint) is not a Fireworks id, so the catalog does not know it.
-fn catalog_info(sent_id: &str) -> Option<ModelInfo> {
-    if sent_id.contains('/') {
-        catalog::lookup(sent_id)
-    } else {
-        None
+/// The catalog's info for a model id as sent: the settings' catalog (else the bundled one) for
+/// the id, else for the base model the settings name (`with_base_model`, a dedicated deployment
+/// gets its limits, not its prices). A bare name (sent as given, off Fireworks' endpoint) is not
+/// a Fireworks id, so the catalog does not know it.
+fn described(settings: &FireworksSettings, sent_id: &str) -> Option<ModelInfo> {
+    if !sent_id.contains('/') {
+        return None;
     }
+    let catalog = settings.catalog.clone().unwrap_or_else(Catalog::bundled);
+    catalog.lookup(sent_id).or_else(|| {
+        let base = settings.base_model.as_deref()?;
+        catalog.deployment_of(base, sent_id)
+    })
 }
 
 /// The model's info, in layers: the catalog's entry for a Fireworks id it knows (limits and
@@ -200,7 +207,7 @@ fn catalog_info(sent_id: &str) -> Option<ModelInfo> {
 /// on top.
 fn effective_model(settings: &FireworksSettings, remote: Option<&RemoteModel>) -> ModelInfo {
     let id = sent_model_id(&settings.base_url, &settings.model_id);
-    let mut model = catalog_info(&id).unwrap_or_else(|| ModelInfo::unknown(&id));
+    let mut model = described(settings, &id).unwrap_or_else(|| catalog::unknown(&id));
     if let Some(remote) = remote {
         if let Some(context_window) = remote.context_length.filter(|tokens| *tokens > 0) {
             model.context_window = context_window;

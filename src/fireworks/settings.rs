@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
+use super::Catalog;
 use super::cache::{self, CACHE_ISOLATION_HEADER};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer};
@@ -32,7 +33,7 @@ pub const DEFAULT_MODEL_ID: &str = "accounts/fireworks/models/kimi-k2p6";
 /// Besides [`FireworksSettings::new`], [`FireworksSettings::from_env`] and the `with_*` methods,
 /// settings deserialize from a host's configuration (JSON, TOML, ...): the fields `api_key`,
 /// `model_id`, `base_url`, `max_tokens`, `context_window`, `supports_images`,
-/// `reasoning_style`, `send_reasoning_back`, `cache_affinity`, `cache_isolation_key`,
+/// `reasoning_style`, `send_reasoning_back`, `base_model`, `cache_affinity`, `cache_isolation_key`,
 /// `max_event_bytes`, `headers` (an object of strings), `prices` (`{"input", "output",
 /// "cache_read"}`, USD per million tokens) and `options` (a [`RequestOptions`] object), with Cline's Fireworks field names accepted too: `fireworksApiKey`,
 /// `fireworksModelId`, `fireworksModelMaxCompletionTokens` (max tokens) and
@@ -74,6 +75,10 @@ pub struct FireworksSettings {
     pub(crate) cache_isolation_key: Option<String>,
     /// USD per million tokens: input, output, cached input.
     pub(crate) prices: Option<(f64, f64, Option<f64>)>,
+    /// The host's catalog; `None`: the bundled one.
+    pub(crate) catalog: Option<Catalog>,
+    /// The catalog model a dedicated deployment serves.
+    pub(crate) base_model: Option<String>,
 }
 
 impl FireworksSettings {
@@ -98,6 +103,8 @@ impl FireworksSettings {
             cache_affinity: true,
             cache_isolation_key: None,
             prices: None,
+            catalog: None,
+            base_model: None,
         }
     }
 
@@ -165,8 +172,9 @@ impl FireworksSettings {
         self
     }
 
-    /// Whether earlier reasoning is sent back as `reasoning_content` in tool loops (default: the
-    /// catalog's; unknown models: no).
+    /// Whether earlier reasoning is sent back as `reasoning_content` on assistant messages, tool
+    /// loops included, overriding the catalog (default: the model's models.dev `interleaved`
+    /// field; unknown models: no). A turn's `reasoning_history` still decides for that turn.
     pub fn with_reasoning_sent_back(mut self, send: bool) -> Self {
         self.send_reasoning_back = Some(send);
         self
@@ -242,6 +250,23 @@ impl FireworksSettings {
     /// models have a cost.
     pub fn with_prices(mut self, input: f64, output: f64, cache_read: Option<f64>) -> Self {
         self.prices = Some((input, output, cache_read));
+        self
+    }
+
+    /// The model catalog to describe models from, instead of the bundled one: newer models.dev
+    /// data loaded with [`Catalog::from_models_dev_json`] (which falls back to the bundled
+    /// entries for whatever it does not say).
+    pub fn with_catalog(mut self, catalog: Catalog) -> Self {
+        self.catalog = Some(catalog);
+        self
+    }
+
+    /// The catalog model a dedicated deployment addressed as `accounts/<a>/deployments/<d>`
+    /// serves (for example `kimi-k2p6`): the deployment then gets that model's limits and
+    /// reasoning options, never its per-token prices. A deployment written
+    /// `<model>#<deployment>` names its model already.
+    pub fn with_base_model(mut self, model_id: impl Into<String>) -> Self {
+        self.base_model = Some(model_id.into());
         self
     }
 
@@ -358,6 +383,8 @@ impl fmt::Debug for FireworksSettings {
             .field("max_event_bytes", &self.max_event_bytes)
             .field("cache_affinity", &self.cache_affinity)
             .field("prices", &self.prices)
+            .field("catalog", &self.catalog)
+            .field("base_model", &self.base_model)
             .field(
                 "cache_isolation_key",
                 &self.cache_isolation_key.as_ref().map(|_| "[set]"),
@@ -403,6 +430,7 @@ impl FireworksSettings {
             settings.cache_affinity = enabled;
         }
         settings.cache_isolation_key = fields.take(&["cache_isolation_key"])?;
+        settings.base_model = fields.take(&["base_model"])?;
         if let Some(bytes) = fields.take(&["max_event_bytes"])? {
             settings.max_event_bytes = bytes;
         }

@@ -10,10 +10,14 @@ pub(crate) mod provider;
 pub(crate) mod turn;
 
 pub use crate::error::{ApiError, Error, MAX_MESSAGE_BYTES, TimeoutKind};
-pub use crate::request::{ReasoningEffort, RequestOptions, ResponseFormat, ToolChoice};
+pub use crate::request::{
+    MIN_THINKING_BUDGET, ReasoningEffort, ReasoningHistory, RequestOptions, ResponseFormat,
+    Thinking, ToolChoice,
+};
 pub use fake::{FakeProvider, ScriptedResponse};
 pub use provider::{
-    ApiChunk, ApiStream, ChatRequest, ContentBlock, FinishReason, LlmProvider, Message, ModelInfo,
-    ReasoningStyle, Role, ToolCall, ToolSpec, Usage,
+    ApiChunk, ApiStream, BudgetLimits, ChatRequest, ContentBlock, FinishReason, LlmProvider,
+    Message, ModelInfo, ModelStatus, ReasoningOptions, ReasoningStyle, Role, ToolCall, ToolSpec,
+    Usage,
 };
 pub use turn::{Turn, TurnBuilder};

@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures::Stream;
 
 use crate::error::Error;
-use crate::request::{self, RequestOptions};
+use crate::request::{self, ReasoningEffort, RequestOptions};
 
 /// A streamed completion: chunks in order; an `Err` item ends the stream.
 pub type ApiStream = Pin<Box<dyn Stream<Item = Result<ApiChunk, Error>> + Send + 'static>>;
@@ -76,8 +76,9 @@ impl ChatRequest {
         request::validate(self, None)
     }
 
-    /// [`ChatRequest::validate`], and that `model` takes what the conversation holds (images):
-    /// exactly what a provider of `model` checks before sending.
+    /// [`ChatRequest::validate`], and that `model` takes what the conversation holds (images)
+    /// and the request's own reasoning controls (see [`ModelInfo::reasoning_options`]): exactly
+    /// what a provider of `model` checks before sending.
     pub fn validate_for(&self, model: &ModelInfo) -> Result<(), Error> {
         request::validate(self, Some(model))
     }
@@ -395,6 +396,8 @@ impl Prices {
 pub struct ModelInfo {
     /// The model id sent to the server.
     pub id: String,
+    /// The model's name for people ("Kimi K2.6"), when the catalog gives one.
+    pub name: Option<String>,
     /// Prompt plus output tokens the model accepts.
     pub context_window: u32,
     /// The most output tokens one completion may ask for.
@@ -411,10 +414,64 @@ pub struct ModelInfo {
     pub cache_read_price: Option<f64>,
     /// How the model shows its reasoning.
     pub reasoning: ReasoningStyle,
-    /// Whether earlier reasoning must be sent back (as `reasoning_content`) in tool loops.
+    /// Whether earlier reasoning goes back as `reasoning_content` on assistant messages, tool
+    /// loops included (the catalog's models.dev `interleaved` field).
     pub sends_reasoning_back: bool,
     /// The vendor's recommended sampling temperature, used when the settings give none.
     pub default_temperature: Option<f32>,
+    /// Where the model is in its life, when the catalog says (`Deprecated`: still served, going
+    /// away).
+    pub status: Option<ModelStatus>,
+    /// The reasoning controls the model accepts, from the catalog: a control it does not accept
+    /// is refused before sending. `None` when nobody described the model: the host's controls
+    /// are then sent unchecked.
+    pub reasoning_options: Option<ReasoningOptions>,
+}
+
+/// Where a model is in its life, as the catalog lists it. In a models.dev file: `"alpha"`,
+/// `"beta"` or `"deprecated"`.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelStatus {
+    /// An early preview.
+    Alpha,
+    /// A preview.
+    Beta,
+    /// Still served, but going away: move to another model.
+    Deprecated,
+}
+
+/// The reasoning controls a model accepts (models.dev's `reasoning_options`). Empty: the model
+/// takes none (it does not reason, or reasons without a control).
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReasoningOptions {
+    /// Reasoning can be turned on with `thinking: {"type": "enabled"}` (models.dev's `toggle`).
+    pub toggle: bool,
+    /// The `reasoning_effort` values it accepts.
+    pub efforts: Vec<ReasoningEffort>,
+    /// The token budgets `thinking: {"type": "enabled", "budget_tokens": n}` accepts, when it
+    /// takes one.
+    pub budget_tokens: Option<BudgetLimits>,
+}
+
+impl ReasoningOptions {
+    /// Whether the model takes no reasoning control at all.
+    pub fn is_empty(&self) -> bool {
+        !self.toggle && self.efforts.is_empty() && self.budget_tokens.is_none()
+    }
+}
+
+/// The thinking budgets a model accepts, in tokens.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BudgetLimits {
+    /// The smallest budget: the model's own minimum when the catalog gives one above
+    /// Fireworks' documented minimum ([`MIN_THINKING_BUDGET`](crate::MIN_THINKING_BUDGET)),
+    /// else that.
+    pub min: u32,
+    /// The largest budget, when the catalog gives one.
+    pub max: Option<u32>,
 }
 
 impl ModelInfo {
@@ -428,6 +485,7 @@ impl ModelInfo {
     pub fn unknown(id: impl Into<String>) -> Self {
         ModelInfo {
             id: id.into(),
+            name: None,
             context_window: Self::DEFAULT_CONTEXT_WINDOW,
             max_tokens: Self::DEFAULT_MAX_TOKENS,
             supports_images: true,
@@ -438,6 +496,8 @@ impl ModelInfo {
             reasoning: ReasoningStyle::None,
             sends_reasoning_back: false,
             default_temperature: None,
+            status: None,
+            reasoning_options: None,
         }
     }
 

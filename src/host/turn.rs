@@ -53,6 +53,24 @@ impl Turn {
         }
         builder.finish()
     }
+
+    /// Whether the turn ended with reasoning and nothing else: no answer text (or only
+    /// whitespace) and no tool call. Some models put their whole answer in the reasoning
+    /// channel; a host that shows only the answer would show an empty reply, so it can tell
+    /// the user instead (and `finish` says whether the output cap cut the turn off). The
+    /// reasoning is never moved into the answer on a guess: it stays in the message's
+    /// `Reasoning` blocks.
+    pub fn answered_only_in_reasoning(&self) -> bool {
+        let mut reasoned = false;
+        for block in &self.message.content {
+            match block {
+                ContentBlock::Reasoning { text } => reasoned |= !text.trim().is_empty(),
+                ContentBlock::Text { text } if text.trim().is_empty() => {}
+                _ => return false,
+            }
+        }
+        reasoned
+    }
 }
 
 /// Folds chunks into a [`Turn`] as they arrive, for hosts that render each chunk too.
@@ -230,6 +248,40 @@ mod tests {
                 &json!({})
             ]
         );
+    }
+
+    #[test]
+    fn a_turn_that_only_reasoned_says_so_and_keeps_its_reasoning_apart() {
+        let only_reasoning = built(&[
+            ApiChunk::Reasoning("The answer is 42.".into()),
+            ApiChunk::Text("\n\n".into()),
+            ApiChunk::Finish(FinishReason::Stop),
+        ])
+        .unwrap();
+        assert!(only_reasoning.answered_only_in_reasoning());
+        assert_eq!(
+            only_reasoning.message.content[0],
+            ContentBlock::Reasoning {
+                text: "The answer is 42.".into()
+            },
+            "the reasoning is not moved into the answer"
+        );
+        let answered = built(&[
+            ApiChunk::Reasoning("Think.".into()),
+            ApiChunk::Text("42".into()),
+            ApiChunk::Finish(FinishReason::Stop),
+        ])
+        .unwrap();
+        assert!(!answered.answered_only_in_reasoning());
+        let called = built(&[
+            ApiChunk::Reasoning("Read it.".into()),
+            call("1", "{}"),
+            ApiChunk::Finish(FinishReason::ToolCalls),
+        ])
+        .unwrap();
+        assert!(!called.answered_only_in_reasoning());
+        let empty = built(&[ApiChunk::Finish(FinishReason::Stop)]).unwrap();
+        assert!(!empty.answered_only_in_reasoning(), "no reasoning either");
     }
 
     #[test]

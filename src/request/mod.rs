@@ -3,6 +3,7 @@
 //! - `options`: the per-turn controls ([`RequestOptions`]), their checks and their layering over
 //!   the provider's defaults and the model's;
 //! - `conversation`: the messages and tools → wire messages, with every rule checked on the way;
+//! - `reasoning`: the reasoning controls, checked against what the model accepts;
 //! - `budget`: the `max_tokens` to ask for;
 //! - `wire`: the body's JSON shapes.
 //!
@@ -12,6 +13,7 @@
 mod budget;
 mod conversation;
 mod options;
+mod reasoning;
 mod wire;
 
 use crate::error::Error;
@@ -22,6 +24,8 @@ use budget::MIN_MAX_TOKENS;
 use conversation::{Refusal, Rules};
 use options::Resolved;
 pub use options::{ReasoningEffort, RequestOptions, ResponseFormat, ToolChoice};
+use reasoning::ReasoningControl;
+pub use reasoning::{MIN_THINKING_BUDGET, ReasoningHistory, Thinking};
 use wire::Body;
 
 /// Everything besides the request that shapes the body.
@@ -31,7 +35,8 @@ pub(crate) struct BodyOptions<'a> {
     pub model: &'a ModelInfo,
     /// The provider's defaults for every request's options.
     pub defaults: &'a RequestOptions,
-    /// Send earlier reasoning back as `reasoning_content` on assistant messages.
+    /// Send earlier reasoning back as `reasoning_content` on assistant messages, unless the
+    /// turn's `reasoning_history` decides.
     pub send_reasoning_back: bool,
     /// Derives a `prompt_cache_key` when neither the request nor the defaults give one; `None`:
     /// send none then.
@@ -41,10 +46,56 @@ pub(crate) struct BodyOptions<'a> {
 }
 
 /// The checks a request must pass before it is sent: its options, its tools and its
-/// conversation, and, given a model, that the model takes what the conversation holds.
+/// conversation, and, given a model, that the model takes what the conversation holds and the
+/// reasoning controls the request sets.
 pub(crate) fn validate(request: &ChatRequest, model: Option<&ModelInfo>) -> Result<(), Error> {
-    let tool_choice = request.options.tool_choice.as_ref();
-    checked_messages(request, tool_choice, model, false).map(drop)
+    let options = &request.options;
+    checked_messages(request, options.tool_choice.as_ref(), model, false)?;
+    match model {
+        Some(model) => {
+            let control = ReasoningControl::of(options.reasoning_effort, options.thinking);
+            check_reasoning(control.ok().flatten(), options.reasoning_history, model)
+        }
+        None => Ok(()),
+    }
+}
+
+/// Refuses defaults (`FireworksSettings::with_options`) whose reasoning control or history
+/// `model` does not accept, so that a provider is not built to refuse every turn.
+pub(crate) fn check_defaults(defaults: &RequestOptions, model: &ModelInfo) -> Result<(), Error> {
+    let none = RequestOptions::default();
+    let resolved = Resolved::new(&none, defaults, model);
+    reasoning::check(
+        resolved.written_reasoning(),
+        resolved.reasoning_history,
+        model,
+    )
+    .map_err(|rule| Error::Config(format!("options: {rule}")))
+}
+
+/// Refuses a reasoning control or history the model does not accept.
+fn check_reasoning(
+    control: Option<ReasoningControl>,
+    history: Option<ReasoningHistory>,
+    model: &ModelInfo,
+) -> Result<(), Error> {
+    reasoning::check(control, history, model).map_err(|rule| {
+        refused(Refusal {
+            message_index: None,
+            rule,
+        })
+    })
+}
+
+/// Whether earlier reasoning rides back on assistant messages: the turn's `reasoning_history`
+/// decides when set (`disabled`: no; `interleaved`, `preserved`: yes), else the provider's
+/// choice (the model's `interleaved` field, or the settings' override).
+fn sends_reasoning_back(history: Option<ReasoningHistory>, provider_choice: bool) -> bool {
+    match history {
+        Some(ReasoningHistory::Disabled) => false,
+        Some(ReasoningHistory::Interleaved | ReasoningHistory::Preserved) => true,
+        None => provider_choice,
+    }
 }
 
 /// Checks the request's own option values and the tool choice in force (the request's, or the
@@ -93,7 +144,12 @@ pub(crate) fn build_body(
         request,
         resolved.tool_choice,
         Some(model),
-        options.send_reasoning_back,
+        sends_reasoning_back(resolved.reasoning_history, options.send_reasoning_back),
+    )?;
+    check_reasoning(
+        resolved.written_reasoning(),
+        resolved.reasoning_history,
+        model,
     )?;
     let derived = match (resolved.cache_key, options.derive_cache_key) {
         (None, Some(derive)) => Some(derive(request)),

@@ -15,11 +15,15 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
+use super::reasoning::{ReasoningControl, ReasoningHistory, Thinking};
 use crate::config::Fields;
 use crate::error::Error;
 use crate::host::provider::{ModelInfo, ToolSpec, Usage};
 
-/// How hard a reasoning model should think.
+/// How hard a reasoning model should think (`reasoning_effort`), in the values Fireworks
+/// documents. Which ones a model accepts is in its
+/// [`ModelInfo::reasoning_options`](crate::ModelInfo::reasoning_options); a value it does not
+/// accept is refused before sending.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -30,23 +34,56 @@ pub enum ReasoningEffort {
     Medium,
     /// Reason at length.
     High,
-    /// Turn reasoning off (not every model accepts this).
+    /// Turn reasoning off (only where the model lists `none`).
     None,
+    /// Barely reason.
+    Minimal,
+    /// More than `high`.
+    #[serde(rename = "xhigh")]
+    XHigh,
+    /// As much as the model can.
+    Max,
+}
+
+impl ReasoningEffort {
+    /// Every value, weakest first.
+    const ALL: [ReasoningEffort; 7] = [
+        ReasoningEffort::None,
+        ReasoningEffort::Minimal,
+        ReasoningEffort::Low,
+        ReasoningEffort::Medium,
+        ReasoningEffort::High,
+        ReasoningEffort::XHigh,
+        ReasoningEffort::Max,
+    ];
+
+    /// The value's name on the wire.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ReasoningEffort::None => "none",
+            ReasoningEffort::Minimal => "minimal",
+            ReasoningEffort::Low => "low",
+            ReasoningEffort::Medium => "medium",
+            ReasoningEffort::High => "high",
+            ReasoningEffort::XHigh => "xhigh",
+            ReasoningEffort::Max => "max",
+        }
+    }
 }
 
 impl std::str::FromStr for ReasoningEffort {
     type Err = Error;
 
     fn from_str(value: &str) -> Result<Self, Error> {
-        match value {
-            "low" => Ok(ReasoningEffort::Low),
-            "medium" => Ok(ReasoningEffort::Medium),
-            "high" => Ok(ReasoningEffort::High),
-            "none" => Ok(ReasoningEffort::None),
-            other => Err(Error::Config(format!(
-                "reasoning effort must be low, medium, high or none, not {other:?}"
-            ))),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|effort| effort.name() == value)
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "reasoning effort must be none, minimal, low, medium, high, xhigh or max, \
+                     not {value:?}"
+                ))
+            })
     }
 }
 
@@ -197,8 +234,16 @@ pub struct RequestOptions {
     pub stop: Vec<String>,
     /// A seed for reproducible sampling.
     pub seed: Option<u64>,
-    /// How hard a reasoning model thinks.
+    /// How hard a reasoning model thinks; never set together with `thinking` (within one layer:
+    /// the request's own options, or the provider's defaults).
     pub reasoning_effort: Option<ReasoningEffort>,
+    /// Turns reasoning on, with or without a token budget; never set together with
+    /// `reasoning_effort`. The request's pair of the two, when it sets either, replaces the
+    /// defaults' pair.
+    pub thinking: Option<Thinking>,
+    /// How the server keeps earlier reasoning; also whether it is sent back (see
+    /// [`ReasoningHistory`]).
+    pub reasoning_history: Option<ReasoningHistory>,
     /// Which tool the model must call; sent only when tools are offered.
     pub tool_choice: Option<ToolChoice>,
     /// Whether the model may call several tools at once; sent only when tools are offered.
@@ -268,6 +313,18 @@ impl RequestOptions {
         self
     }
 
+    /// Sets [`RequestOptions::thinking`].
+    pub fn with_thinking(mut self, thinking: Thinking) -> Self {
+        self.thinking = Some(thinking);
+        self
+    }
+
+    /// Sets [`RequestOptions::reasoning_history`].
+    pub fn with_reasoning_history(mut self, history: ReasoningHistory) -> Self {
+        self.reasoning_history = Some(history);
+        self
+    }
+
     /// Sets [`RequestOptions::tool_choice`].
     pub fn with_tool_choice(mut self, choice: ToolChoice) -> Self {
         self.tool_choice = Some(choice);
@@ -331,6 +388,10 @@ impl RequestOptions {
                 "top_p must be a finite number from 0 to 1, not {p}"
             ));
         }
+        ReasoningControl::of(self.reasoning_effort, self.thinking)?;
+        if self.thinking == Some(Thinking::Budget(0)) {
+            return Err("the thinking budget must be at least 1 token".into());
+        }
         if let Some(index) = self.stop.iter().position(String::is_empty) {
             return Err(format!("stop sequence {index} is empty"));
         }
@@ -382,6 +443,8 @@ impl RequestOptions {
             stop: fields.take(&["stop"])?.unwrap_or_default(),
             seed: fields.take(&["seed"])?,
             reasoning_effort: fields.take(&["reasoning_effort"])?,
+            thinking: fields.take(&["thinking"])?,
+            reasoning_history: fields.take(&["reasoning_history"])?,
             tool_choice: fields.take(&["tool_choice"])?,
             parallel_tool_calls: fields.take(&["parallel_tool_calls"])?,
             response_format: fields.take(&["response_format"])?,
@@ -397,6 +460,14 @@ impl RequestOptions {
     }
 }
 
+/// The reasoning control one layer of options sets; none when it sets both, which
+/// [`RequestOptions::check_values`] refuses before anything is sent.
+fn control(options: &RequestOptions) -> Option<ReasoningControl> {
+    ReasoningControl::of(options.reasoning_effort, options.thinking)
+        .ok()
+        .flatten()
+}
+
 /// What one request sends, after layering the request's options over the provider's defaults
 /// and the model's. Borrowed: nothing is copied.
 #[derive(Debug, Clone, Copy)]
@@ -407,7 +478,9 @@ pub(crate) struct Resolved<'a> {
     pub top_k: Option<u32>,
     pub stop: &'a [String],
     pub seed: Option<u64>,
-    pub reasoning_effort: Option<ReasoningEffort>,
+    /// The request's reasoning control when it sets one, else the defaults'.
+    pub reasoning: Option<ReasoningControl>,
+    pub reasoning_history: Option<ReasoningHistory>,
     pub tool_choice: Option<&'a ToolChoice>,
     pub parallel_tool_calls: Option<bool>,
     pub response_format: Option<&'a ResponseFormat>,
@@ -442,7 +515,8 @@ impl<'a> Resolved<'a> {
             top_k: request.top_k.or(defaults.top_k),
             stop,
             seed: request.seed.or(defaults.seed),
-            reasoning_effort: request.reasoning_effort.or(defaults.reasoning_effort),
+            reasoning: control(request).or_else(|| control(defaults)),
+            reasoning_history: request.reasoning_history.or(defaults.reasoning_history),
             tool_choice: request
                 .tool_choice
                 .as_ref()
@@ -459,6 +533,13 @@ impl<'a> Resolved<'a> {
             conversation_tokens: request.conversation_tokens,
             extra_body: [&request.extra_body, &defaults.extra_body],
         }
+    }
+
+    /// The reasoning control to write: none when `extra_body` sets `reasoning_effort` or
+    /// `thinking` itself (the two are never sent together).
+    pub fn written_reasoning(&self) -> Option<ReasoningControl> {
+        self.reasoning
+            .filter(|_| !self.overridden("reasoning_effort") && !self.overridden("thinking"))
     }
 
     /// Whether `extra_body` sets `key` (so the modeled field is not written).
@@ -508,8 +589,19 @@ mod tests {
             "none".parse::<ReasoningEffort>().unwrap(),
             ReasoningEffort::None
         );
+        assert_eq!(
+            "xhigh".parse::<ReasoningEffort>().unwrap(),
+            ReasoningEffort::XHigh
+        );
+        for effort in ReasoningEffort::ALL {
+            assert_eq!(effort.name().parse::<ReasoningEffort>().unwrap(), effort);
+            assert_eq!(
+                serde_json::to_value(effort).unwrap(),
+                serde_json::json!(effort.name())
+            );
+        }
         assert!(matches!(
-            "max".parse::<ReasoningEffort>(),
+            "extreme".parse::<ReasoningEffort>(),
             Err(Error::Config(_))
         ));
     }
@@ -633,7 +725,23 @@ mod tests {
         };
         assert!(error(json!({"temprature": 1})).contains("unknown field `temprature`"));
         assert!(error(json!({"temperature": "hot"})).contains("field `temperature`"));
-        assert!(error(json!({"reasoning_effort": "max"})).contains("field `reasoning_effort`"));
+        assert!(error(json!({"reasoning_effort": "most"})).contains("field `reasoning_effort`"));
+        assert!(
+            error(json!({"reasoning_effort": "high", "thinking": "enabled"}))
+                .contains("cannot both be set")
+        );
+        assert!(error(json!({"thinking": {"budget_tokens": 0}})).contains("at least 1 token"));
+        assert!(error(json!({"reasoning_history": "all"})).contains("field `reasoning_history`"));
+        let reasoning: RequestOptions = serde_json::from_value(json!({
+            "thinking": {"budget_tokens": 2048},
+            "reasoning_history": "preserved",
+        }))
+        .unwrap();
+        assert_eq!(reasoning.thinking, Some(Thinking::Budget(2048)));
+        assert_eq!(
+            reasoning.reasoning_history,
+            Some(ReasoningHistory::Preserved)
+        );
         assert!(error(json!({"tool_choice": "sometimes"})).contains("tool_choice must be"));
         assert!(error(json!({"top_p": 2.0})).contains("top_p must be"));
         assert!(error(json!({"extra_body": {"model": "x"}})).contains("`model`"));

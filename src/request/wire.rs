@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
 use super::options::{Resolved, ResponseFormat, ToolChoice};
+use super::reasoning::ReasoningControl;
 use crate::host::provider::ToolSpec;
 
 /// The whole body of a streamed chat completion.
@@ -133,8 +134,21 @@ impl Serialize for Body<'_> {
         )?;
         put(&mut map, o, "seed", o.seed.as_ref())?;
         // `thinking` and `reasoning_effort` are never sent together.
-        let effort = o.reasoning_effort.filter(|_| !o.overridden("thinking"));
-        put(&mut map, o, "reasoning_effort", effort.as_ref())?;
+        match o.written_reasoning() {
+            Some(ReasoningControl::Effort(effort)) => {
+                map.serialize_entry("reasoning_effort", &effort)?
+            }
+            Some(ReasoningControl::Thinking(thinking)) => {
+                map.serialize_entry("thinking", &thinking)?
+            }
+            None => {}
+        }
+        put(
+            &mut map,
+            o,
+            "reasoning_history",
+            o.reasoning_history.as_ref(),
+        )?;
         let tools = offers_tools.then_some(WireTools(self.tools));
         put(&mut map, o, "tools", tools.as_ref())?;
         let choice = o.tool_choice.filter(|_| offers_tools).map(WireToolChoice);
