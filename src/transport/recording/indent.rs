@@ -86,7 +86,7 @@ mod tests {
         let (mut out, mut in_string, mut escaped) = (String::new(), false, false);
         for c in json.chars() {
             if in_string {
-                (escaped, in_string) = (c == '\\' && !escaped, !(c == '"' && !escaped));
+                (escaped, in_string) = (c == '\\' && !escaped, c != '"' || escaped);
             } else if c == '"' {
                 in_string = true;
             } else if c.is_ascii_whitespace() {

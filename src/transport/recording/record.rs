@@ -438,10 +438,10 @@ impl Stream for RecordedBody {
         let item = futures::ready!(self.body.poll_next_unpin(cx));
         match &item {
             Some(Ok(piece)) => {
-                if let Some(sink) = &mut self.sink {
-                    if !sink.piece(piece) {
-                        self.sink = None;
-                    }
+                if let Some(sink) = &mut self.sink
+                    && !sink.piece(piece)
+                {
+                    self.sink = None;
                 }
             }
             Some(Err(err)) => {

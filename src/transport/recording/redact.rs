@@ -38,10 +38,9 @@ impl Secrets {
             }
             let value = value.as_bytes();
             secrets.push(value.to_vec());
-            if name == AUTHORIZATION || name == PROXY_AUTHORIZATION {
-                if let Some(space) = memchr::memchr(b' ', value) {
-                    secrets.push(value[space + 1..].trim_ascii().to_vec());
-                }
+            let credentials = name == AUTHORIZATION || name == PROXY_AUTHORIZATION;
+            if credentials && let Some(space) = memchr::memchr(b' ', value) {
+                secrets.push(value[space + 1..].trim_ascii().to_vec());
             }
         }
         secrets.retain(|secret| secret.len() >= MIN_SECRET_BYTES);
@@ -76,10 +75,10 @@ impl Secrets {
     fn first_match(&self, bytes: &[u8]) -> Option<(usize, usize)> {
         let mut first: Option<(usize, usize)> = None;
         for secret in &self.0 {
-            if let Some(start) = memmem::find(bytes, secret) {
-                if first.is_none_or(|(earliest, _)| start < earliest) {
-                    first = Some((start, secret.len()));
-                }
+            if let Some(start) = memmem::find(bytes, secret)
+                && first.is_none_or(|(earliest, _)| start < earliest)
+            {
+                first = Some((start, secret.len()));
             }
         }
         first
