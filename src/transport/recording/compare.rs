@@ -136,7 +136,7 @@ impl RecordedRequest {
         match (&self.body, &now_body) {
             (Body::Json(recorded), Body::Json(now)) => {
                 let mut path = String::new();
-                let (recorded, now) = json_difference(recorded, now, &mut path)?;
+                let (recorded, now) = body_difference(recorded, now, &mut path)?;
                 let field = if path.is_empty() { "body" } else { &path };
                 Some(difference(field, recorded, now))
             }
@@ -173,6 +173,21 @@ fn url_path(url: &str) -> &str {
     after_scheme
         .find('/')
         .map_or("/", |slash| &after_scheme[slash..])
+}
+
+/// Where two request bodies first differ. The conversation comes first: a changed message
+/// also changes fields computed from it (an estimated `max_tokens`), which come before
+/// `messages` in name order but say less.
+fn body_difference(recorded: &Value, now: &Value, path: &mut String) -> Option<(String, String)> {
+    const FIRST: &str = "messages";
+    if let (Some(a), Some(b)) = (recorded.get(FIRST), now.get(FIRST)) {
+        path.push_str(FIRST);
+        if let Some(found) = json_difference(a, b, path) {
+            return Some(found);
+        }
+        path.clear();
+    }
+    json_difference(recorded, now, path)
 }
 
 /// Where two JSON values first differ: the path (appended to `path`) and both values shown.
@@ -298,6 +313,15 @@ mod tests {
         assert_eq!(path, "messages[1].content");
         assert_eq!(a, r#""a.rs\nb.rs""#);
         assert_eq!(b, r#""a.rs\nc.rs""#);
+    }
+
+    #[test]
+    fn a_changed_message_comes_before_what_follows_from_it() {
+        let recorded = json!({"max_tokens": 100, "messages": [{"content": "a"}]});
+        let now = json!({"max_tokens": 90, "messages": [{"content": "ab"}]});
+        let mut path = String::new();
+        body_difference(&recorded, &now, &mut path).unwrap();
+        assert_eq!(path, "messages[0].content");
     }
 
     #[test]
