@@ -67,7 +67,8 @@ use crate::transport::seam::{ByteStream, HttpRequest, Transport, TransportError,
 ///
 /// In `0001.response.json`, `body_end` says how the body ended: `"complete"`, `"failed"` (the
 /// connection broke; `error` then holds the transport's `kind` and `message`), `"unfinished"`
-/// (the host stopped reading first, as a cancelled turn does) or `"streaming"` (the process
+/// (the reading stopped first: a cancelled turn, or a stream the provider finished at its
+/// `[DONE]` event before the transport signalled the end) or `"streaming"` (the process
 /// ended while the body was arriving). `pieces` lists the sizes of the body's pieces as they
 /// arrived, so that a replay cuts the bytes where the network cut them; it is absent from a
 /// hand-written recording, whose body is then served in one piece. A request with no
