@@ -7,11 +7,12 @@
 mod support;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use fireworks_provider::{
     ApiChunk, ChatRequest, Error, FireworksProvider, FireworksSettings, LlmProvider, Message,
-    RecordingTransport, ReplayTransport, ReqwestTransport, ScriptedReply, ScriptedTransport,
-    ToolSpec, Transport, Turn,
+    RecordingTransport, ReplayTransport, ReqwestTransport, RetryPolicy, ScriptedReply,
+    ScriptedTransport, ToolSpec, Transport, Turn,
 };
 use futures::StreamExt;
 use serde_json::{Value, json};
@@ -365,4 +366,93 @@ fn a_folder_that_holds_a_recording_is_refused() {
     std::fs::create_dir_all(&empty).unwrap();
     let err = ReplayTransport::open(&empty).unwrap_err();
     assert_eq!(err.path(), empty.join("recording.json"));
+}
+
+#[tokio::test]
+async fn failures_before_the_answer_replay_as_they_happened() {
+    let folder = fresh_folder("retried");
+    let error_document = r#"{"error":{"message":"overloaded, try again"}}"#;
+    let scripted = ScriptedTransport::new()
+        .with_reply(ScriptedReply::refuse_connection())
+        .with_reply(ScriptedReply::json(503, error_document).with_header("x-request-id", "r-2"))
+        .with_reply(ScriptedReply::sse(agent_turn(3)));
+    // No wait between attempts, so that the `Retrying` chunks carry no random delay.
+    let retry = RetryPolicy::default().with_base_delay(Duration::ZERO);
+    let recorder = RecordingTransport::new(scripted, &folder).unwrap();
+    let provider = FireworksProvider::new(settings(recorder).with_retry_policy(retry)).unwrap();
+    let request = ChatRequest::new(SYSTEM, vec![Message::user("hi")]);
+    let live = turn(&provider, request.clone()).await;
+    let retries = live
+        .iter()
+        .filter(|item| matches!(item, Ok(ApiChunk::Retrying { .. })));
+    assert_eq!(retries.count(), 2, "{live:?}");
+
+    let refused: Value =
+        serde_json::from_slice(&std::fs::read(folder.join("0001.response.json")).unwrap()).unwrap();
+    assert_eq!(refused["error"]["kind"], "connect");
+    assert_eq!(refused.get("status"), None);
+    assert_eq!(
+        std::fs::read_to_string(folder.join("0002.response.body")).unwrap(),
+        error_document
+    );
+
+    let replay = ReplayTransport::open(&folder).unwrap();
+    let provider =
+        FireworksProvider::new(settings(replay.clone()).with_retry_policy(retry)).unwrap();
+    assert_eq!(turn(&provider, request).await, live);
+    assert_eq!(replay.check_requests(), Ok(()));
+}
+
+#[tokio::test]
+async fn a_hand_written_recording_replays_and_a_bad_one_is_named() {
+    let folder = fresh_folder("by_hand");
+    std::fs::create_dir_all(&folder).unwrap();
+    let write = |name: &str, text: &[u8]| std::fs::write(folder.join(name), text).unwrap();
+    write(
+        "recording.json",
+        br#"{"format": "fireworks-provider recording", "version": 1}"#,
+    );
+    write(
+        "0001.request.json",
+        br#"{"method": "POST", "url": "https://api.fireworks.ai/inference/v1/chat/completions", "headers": {}}"#,
+    );
+    let head = |body_file: &str, pieces: &str| {
+        format!(
+            r#"{{"status": 200, "headers": {{"content-type": "text/event-stream"}},
+                "body_file": "{body_file}", "body_end": "complete"{pieces}}}"#
+        )
+    };
+    write("0001.response.sse", &agent_turn(3));
+    // No piece sizes: the body comes in one piece. Sizes past the end are cut to it.
+    for pieces in ["", r#", "pieces": [5, 18446744073709551615, 7]"#] {
+        write(
+            "0001.response.json",
+            head("0001.response.sse", pieces).as_bytes(),
+        );
+        let replay = ReplayTransport::open(&folder).unwrap();
+        let provider = FireworksProvider::new(settings(replay)).unwrap();
+        let items = turn(
+            &provider,
+            ChatRequest::new(SYSTEM, vec![Message::user("hi")]),
+        )
+        .await;
+        assert!(items.iter().all(Result::is_ok), "{items:?}");
+        assert!(
+            items
+                .iter()
+                .any(|item| matches!(item, Ok(ApiChunk::Text(_))))
+        );
+    }
+
+    write(
+        "0001.response.json",
+        head("../elsewhere.sse", "").as_bytes(),
+    );
+    let err = ReplayTransport::open(&folder).unwrap_err();
+    assert_eq!(err.path(), folder.join("0001.response.json"));
+    assert!(
+        err.to_string()
+            .contains("not a file name in the recording folder"),
+        "{err}"
+    );
 }

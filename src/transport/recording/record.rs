@@ -168,7 +168,7 @@ impl Folder {
         if failure.is_none() {
             let path = self.path.join(name);
             let why = format!("could not write {}: {err}", path.display());
-            tracing::warn!(target: "fireworks_provider", "recording stopped: {why}");
+            tracing::warn!(reason = %why, "recording stopped");
             *failure = Some(why);
         }
     }

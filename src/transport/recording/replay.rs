@@ -233,9 +233,9 @@ fn body_stream(
     pause: Duration,
 ) -> ByteStream {
     let mut items = Vec::new();
-    let mut start = 0;
+    let mut start = 0_usize;
     for size in pieces.unwrap_or(&[]) {
-        let end = (start + size).min(body.len());
+        let end = start.saturating_add(*size).min(body.len());
         if end > start {
             items.push(Ok(body.slice(start..end)));
         }
