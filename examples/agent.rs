@@ -2,9 +2,10 @@
 //! working directory (`list_dir` and `read_file`), and the tool loop that streams a turn, runs
 //! the calls the model made, sends their results back and repeats until the model answers.
 //!
-//! Offline (no key needed): replays a recorded three-turn Kimi K2 conversation (list the crate,
-//! read `Cargo.toml`, answer) from a loopback test server through the real provider, running
-//! the tools for real on this crate, then checks the tool results reached the server:
+//! Offline (no key needed): replays the recording `tests/fixtures/recordings/agent`, a
+//! three-turn Kimi K2 conversation (list the crate, read `Cargo.toml`, answer), through the real
+//! provider, running the tools for real on this crate; then checks that each tool result went
+//! out in the next request, and compares the requests with the recorded ones:
 //!
 //!     cargo run --example agent
 //!
@@ -13,9 +14,6 @@
 //!
 //!     FIREWORKS_API_KEY=fw_... cargo run --example agent -- --model glm-5p1 "What is this crate?"
 
-#[path = "../tests/support/server.rs"]
-mod server;
-
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -23,19 +21,17 @@ use std::sync::Arc;
 
 use fireworks_provider::{
     ApiChunk, ChatRequest, FinishReason, FireworksProvider, FireworksSettings, LlmProvider,
-    Message, ToolCall, ToolSpec, Turn, Usage,
+    Message, ReplayTransport, ToolCall, ToolSpec, Turn, Usage,
 };
 use futures::StreamExt;
-use serde_json::json;
-use server::{Reply, TestServer};
+use serde_json::{Value, json};
 
 const DEFAULT_PROMPT: &str = "What is this crate?";
 const RECORDED_MODEL: &str = "accounts/fireworks/models/kimi-k2p6";
-const RECORDED_TURNS: [&[u8]; 3] = [
-    include_bytes!("../tests/fixtures/agent/turn1.sse"),
-    include_bytes!("../tests/fixtures/agent/turn2.sse"),
-    include_bytes!("../tests/fixtures/agent/turn3.sse"),
-];
+const RECORDING: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/recordings/agent"
+);
 const SYSTEM: &str = "You are a coding agent. Use the tools to look at the project before \
                       answering; paths are relative to the working directory. Be concise.";
 const MAX_TURNS: usize = 8;
@@ -77,15 +73,15 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         (settings, std::env::current_dir()?, None)
     } else {
         eprintln!(
-            "(offline replay of a recorded tool conversation on a loopback port, the tools \
-             running on this crate; set FIREWORKS_API_KEY to go live)"
+            "(offline replay of a recorded tool conversation from \
+             tests/fixtures/recordings/agent, the tools running on this crate; set \
+             FIREWORKS_API_KEY to go live)"
         );
-        let replies = RECORDED_TURNS.map(|turn| Reply::sse_in_pieces(turn, 97));
-        let server = TestServer::start(replies.to_vec()).await;
-        let settings = FireworksSettings::new("offline-replay", RECORDED_MODEL)
-            .with_base_url(server.base_url());
+        let replay = ReplayTransport::open(RECORDING)?;
+        let settings =
+            FireworksSettings::new("offline-replay", RECORDED_MODEL).with_transport(replay.clone());
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        (settings, root, Some(server))
+        (settings, root, Some(replay))
     };
     let provider: Arc<dyn LlmProvider> = Arc::new(FireworksProvider::new(settings)?);
     let tools = Tools(root.canonicalize()?);
@@ -140,22 +136,38 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     if !done {
         return Err(format!("the model was still calling tools after {MAX_TURNS} turns").into());
     }
-    if let Some(server) = replay {
-        check_replay(&server).map_err(|why| format!("offline replay check failed: {why}"))?;
-        println!("offline replay check: the tool results reached the server ✓");
+    if let Some(replay) = replay {
+        check_replay(&replay).map_err(|why| format!("offline replay check failed: {why}"))?;
+        println!("offline replay check: the tool results went out in the next requests ✓");
+        // The tools ran on today's files, so a tool result may differ from the recorded one
+        // while everything the host built itself must not.
+        match replay.check_requests() {
+            Ok(()) => println!("the requests equal the recorded ones ✓"),
+            Err(difference) => println!("the requests differ from the recording: {difference}"),
+        }
     }
     Ok(())
 }
 
-/// The replay's proof: requests 2 and 3 carry the results of the recorded tool calls.
-fn check_replay(server: &TestServer) -> Result<(), String> {
-    let requests = server.requests();
+/// The replay's proof: every recorded turn was served, and requests 2 and 3 carry the results
+/// of the recorded tool calls.
+fn check_replay(replay: &ReplayTransport) -> Result<(), String> {
+    if replay.exchanges_left() > 0 {
+        return Err(format!(
+            "{} recorded turns were not asked for",
+            replay.exchanges_left()
+        ));
+    }
+    let requests = replay.requests();
     let expected = [
         (1, "functions.list_dir:0", "Cargo.toml"),
         (2, "functions.read_file:1", "[package]"),
     ];
     for (index, id, needle) in expected {
-        let body = requests.get(index).map(|r| r.json()).unwrap_or_default();
+        let body = requests.get(index).map(|request| request.body.as_ref());
+        let body: Value = body
+            .and_then(|body| serde_json::from_slice(body).ok())
+            .unwrap_or_default();
         let messages = body["messages"].as_array().cloned().unwrap_or_default();
         let carried = messages.iter().any(|m| {
             let content = m["content"].as_str().unwrap_or_default();

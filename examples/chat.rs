@@ -2,8 +2,9 @@
 //! as it arrives — reasoning dimmed, then the answer — with a footer of tokens, cost, time to
 //! first token and why generation stopped.
 //!
-//! Offline (no key needed): replays a recorded DeepSeek R1 stream from a loopback test server
-//! through the real provider, HTTP and all:
+//! Offline (no key needed): answers any prompt with its recorded answer, a DeepSeek R1 stream
+//! replayed from the recording `tests/fixtures/recordings/chat` through the real provider and
+//! decode path:
 //!
 //!     cargo run --example chat
 //!
@@ -13,10 +14,12 @@
 //!
 //!     FIREWORKS_API_KEY=fw_... cargo run --example chat -- --model glm-5p1 "Explain lifetimes"
 //!
+//! `--record DIR` writes the session's traffic to a new folder DIR (secrets redacted), which
+//! `ReplayTransport::open(DIR)` serves back offline:
+//!
+//!     FIREWORKS_API_KEY=fw_... cargo run --example chat -- --record /tmp/lifetimes "Explain lifetimes"
+//!
 //! `RUST_LOG=fireworks_provider=debug` logs each completion's span to stderr.
-
-#[path = "../tests/support/server.rs"]
-mod server;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -24,28 +27,33 @@ use std::time::{Duration, Instant};
 
 use fireworks_provider::{
     ApiChunk, ChatRequest, Error, FireworksProvider, FireworksSettings, LlmProvider, Message,
+    RecordingTransport, ReplayTransport, ReqwestTransport,
 };
 use futures::StreamExt;
-use server::{Reply, Step, TestServer};
 
 const DEFAULT_PROMPT: &str = "How do I reverse a string in Rust?";
 const RECORDED_MODEL: &str = "accounts/fireworks/models/deepseek-r1-0528";
-const RECORDED_STREAM: &[u8] = include_bytes!("../tests/fixtures/stream/reasoning_chat_demo.sse");
-const USAGE: &str = "usage: chat [--model ID] [--base-url URL] [PROMPT...]
+const RECORDING: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/recordings/chat"
+);
+const USAGE: &str = "usage: chat [--model ID] [--base-url URL] [--record DIR] [PROMPT...]
 
 Streams one answer from Fireworks AI. Without FIREWORKS_API_KEY or a base URL it replays
-a recorded stream offline. Environment: FIREWORKS_API_KEY, FIREWORKS_MODEL_ID,
-FIREWORKS_BASE_URL, FIREWORKS_MAX_TOKENS, FIREWORKS_CONTEXT_WINDOW (flags win).";
+a recorded answer offline, whatever the prompt. --record DIR writes the session's traffic to
+the new folder DIR. Environment: FIREWORKS_API_KEY, FIREWORKS_MODEL_ID, FIREWORKS_BASE_URL,
+FIREWORKS_MAX_TOKENS, FIREWORKS_CONTEXT_WINDOW (flags win).";
 
 struct Args {
     prompt: String,
     model: Option<String>,
     base_url: Option<String>,
+    record: Option<String>,
 }
 
 /// Flags anywhere; every other argument is part of the prompt.
 fn parse_args() -> Result<Args, String> {
-    let (mut words, mut model, mut base_url) = (Vec::new(), None, None);
+    let (mut words, mut model, mut base_url, mut record) = (Vec::new(), None, None, None);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -55,6 +63,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--model" => model = Some(args.next().ok_or("--model needs a model id")?),
             "--base-url" => base_url = Some(args.next().ok_or("--base-url needs a URL")?),
+            "--record" => record = Some(args.next().ok_or("--record needs a folder")?),
             flag if flag.starts_with("--") => {
                 return Err(format!("unknown option {flag} (see --help)"));
             }
@@ -70,6 +79,7 @@ fn parse_args() -> Result<Args, String> {
         prompt,
         model,
         base_url,
+        record,
     })
 }
 
@@ -116,27 +126,41 @@ async fn main() -> ExitCode {
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = parse_args()?;
-    // `replay` keeps the offline server (if any) running until the end.
     let (settings, replay) = match live_settings(&args)? {
         Some(settings) => (settings, None),
         None => {
             eprintln!(
-                "(offline replay of a recorded DeepSeek R1 stream through the real provider on a \
-                 loopback port; set FIREWORKS_API_KEY to go live)"
+                "(offline: answers any prompt with its recorded answer, a DeepSeek R1 stream \
+                 replayed from tests/fixtures/recordings/chat through the real provider; set \
+                 FIREWORKS_API_KEY to go live)"
             );
-            let mut reply = Reply::sse_in_pieces(RECORDED_STREAM, 97);
-            // A short pause after each piece, so the replay visibly streams.
-            let pause = Step::Wait(Duration::from_millis(15));
-            let steps = std::mem::take(&mut reply.steps).into_iter();
-            reply.steps = steps.flat_map(|piece| [piece, pause.clone()]).collect();
-            let server = TestServer::start(vec![reply]).await;
-            let settings = FireworksSettings::new("offline-replay", RECORDED_MODEL)
-                .with_base_url(server.base_url());
-            (settings, Some(server))
+            // A short pause before each piece, so the replay visibly streams.
+            let replay = ReplayTransport::open(RECORDING)?
+                .with_pause_between_pieces(Duration::from_millis(15));
+            let settings = FireworksSettings::new("offline-replay", RECORDED_MODEL);
+            (settings, Some(replay))
         }
     };
+    let offline = replay.is_some();
+    let settings = match (&args.record, replay) {
+        (Some(folder), Some(replay)) => {
+            settings.with_transport(RecordingTransport::new(replay, folder)?)
+        }
+        (Some(folder), None) => {
+            // The provider's own rule: a redirect is refused, never followed.
+            let client = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?;
+            settings.with_transport(RecordingTransport::new(
+                ReqwestTransport::new(client),
+                folder,
+            )?)
+        }
+        (None, Some(replay)) => settings.with_transport(replay),
+        (None, None) => settings,
+    };
     let mut provider = FireworksProvider::new(settings)?;
-    if replay.is_none() {
+    if !offline {
         // A model the catalog does not know (or another server's model) takes its limits from
         // the server's listing; a server without one leaves the defaults.
         if let Err(err) = provider.refresh_model_info().await {

@@ -47,7 +47,7 @@
 //! | `host` | the `LlmProvider` trait, requests, messages, chunks, usage, model info, turns, the fake |
 //! | `request` | request → JSON body: `options`, `conversation`, `reasoning`, `budget`, `wire` |
 //! | `config` | reading settings and options from a host's configuration, naming bad fields |
-//! | `transport` | sending one request, status and error bodies → typed [`Error`], deadlines, retry |
+//! | `transport` | sending one request, status and error bodies → typed [`Error`], deadlines, retry, record and replay |
 //! | `decode` | bytes → chunks without I/O: `sse`, `chunk`, `reasoning`, `tools`, the `decoder` |
 //! | `stream` | the async state machine of one completion |
 //! | `error` | the one [`Error`] type |

@@ -5,7 +5,7 @@
 //! Fireworks specifics are configuration over the one OpenAI-compatible path (`request`,
 //! `http`, `stream`), not a second code path.
 
-mod cache;
+pub(crate) mod cache;
 mod catalog;
 mod embeddings;
 mod settings;

@@ -436,7 +436,7 @@ mod tests {
     fn every_recorded_event_is_read_here_as_serde_reads_it() {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
         let (mut read, mut events) = (0, 0);
-        for dir in ["stream", "agent", "servers"] {
+        for dir in ["stream", "recordings/agent", "servers"] {
             for entry in std::fs::read_dir(format!("{root}/{dir}")).unwrap() {
                 let path = entry.unwrap().path();
                 if path.extension().is_none_or(|ext| ext != "sse") {
