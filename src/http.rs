@@ -10,11 +10,12 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 use bytes::Bytes;
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, LOCATION};
+use reqwest::header::{ACCEPT_ENCODING, AUTHORIZATION, HeaderMap, HeaderValue, LOCATION};
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
 use serde_json::Value;
 
 use crate::error::{ApiError, Error, TimeoutKind, bounded};
+use crate::redact::Secrets;
 
 /// The most of an error body that is read; the rest of a huge HTML page is of no use.
 const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
@@ -123,21 +124,32 @@ pub struct Deadline {
     pub kind: TimeoutKind,
 }
 
-/// A response body, read piece by piece; no read waits past its deadline.
+/// A response body, read piece by piece; no read waits past its deadline, and no piece is
+/// taken once the deadline has passed.
 #[derive(Debug)]
 pub struct Body {
     response: Response,
+    /// Cut out of the bytes the trace log shows.
+    secrets: Secrets,
 }
 
 impl Body {
-    /// The body of `response`.
-    pub fn new(response: Response) -> Self {
-        Body { response }
+    /// The body of `response`, whose trace lines show no secret of `secrets`.
+    pub fn new(response: Response, secrets: &Secrets) -> Self {
+        Body {
+            response,
+            secrets: secrets.clone(),
+        }
     }
 
     /// The next piece of the body, `None` once it has ended; [`Error::Timeout`] of the
-    /// deadline's kind when nothing arrived by then, [`Error::Network`] when the connection
-    /// failed.
+    /// deadline's kind when nothing arrived by then (or a piece arrived after it),
+    /// [`Error::Network`] when the connection failed.
+    ///
+    /// The clock is looked at after every piece as well as while waiting: a body that a client
+    /// decompresses (the host's client, or reqwest built with `gzip` by another crate of the
+    /// host's build) yields piece after piece without ever waiting, and would otherwise run
+    /// past every deadline.
     pub async fn next(
         &mut self,
         deadline: Deadline,
@@ -146,7 +158,14 @@ impl Body {
         match tokio::time::timeout_at(deadline.at, self.response.chunk()).await {
             Ok(Ok(piece)) => {
                 if let Some(bytes) = &piece {
-                    tracing::trace!(bytes = bytes.len(), body = %String::from_utf8_lossy(bytes), "body read");
+                    tracing::trace!(
+                        bytes = bytes.len(),
+                        body = %self.secrets.scrubbed(&String::from_utf8_lossy(bytes)),
+                        "body read"
+                    );
+                    if Instant::now() >= deadline.at {
+                        return Err(timeouts.expired(deadline.kind));
+                    }
                 }
                 Ok(piece)
             }
@@ -177,24 +196,48 @@ enum BodyEnd {
 
 /// Reads a whole body until it ends, passes `max` bytes or `deadline` passes; returns what was
 /// read (at most `max` bytes) and how it ended.
+///
+/// The buffer never holds more than `max` bytes of room: it is sized from `Content-Length` when
+/// that is within `max`, and otherwise grows by doubling, but never past `max`.
 async fn read_up_to(
     mut body: Body,
     deadline: Deadline,
     timeouts: &Timeouts,
     max: usize,
 ) -> (Vec<u8>, BodyEnd) {
-    let mut bytes = Vec::new();
+    let announced = body
+        .response
+        .content_length()
+        .and_then(|length| usize::try_from(length).ok());
+    let mut bytes = Vec::with_capacity(announced.map_or(0, |length| length.min(max)));
     loop {
         match body.next(deadline, timeouts).await {
-            Ok(Some(piece)) if bytes.len() + piece.len() > max => {
-                bytes.extend_from_slice(&piece[..max - bytes.len()]);
-                return (bytes, BodyEnd::TooLarge);
+            Ok(Some(piece)) => {
+                let kept = piece.len().min(max - bytes.len());
+                reserve_within(&mut bytes, kept, max);
+                bytes.extend_from_slice(&piece[..kept]);
+                if kept < piece.len() {
+                    return (bytes, BodyEnd::TooLarge);
+                }
             }
-            Ok(Some(piece)) => bytes.extend_from_slice(&piece),
             Ok(None) => return (bytes, BodyEnd::Complete),
             Err(error) => return (bytes, BodyEnd::Failed(error)),
         }
     }
+}
+
+/// Makes room in `bytes` for `additional` more, doubling its capacity as a `Vec` does, but never
+/// past `max` (which `bytes.len() + additional` must not exceed).
+fn reserve_within(bytes: &mut Vec<u8>, additional: usize, max: usize) {
+    if bytes.capacity() - bytes.len() >= additional {
+        return;
+    }
+    let capacity = bytes
+        .capacity()
+        .saturating_mul(2)
+        .max(bytes.len() + additional)
+        .min(max);
+    bytes.reserve_exact(capacity - bytes.len());
 }
 
 /// Builds the `Authorization` header, marked sensitive so no debug output shows it.
@@ -214,7 +257,7 @@ pub fn post_json(client: &Client, url: &str, body: Bytes) -> RequestBuilder {
         .body(body)
 }
 
-/// Sends `request` with the key and returns the response once its status is a success. The
+/// Sends `request` with the key (asking for an uncompressed answer) and returns the response once its status is a success. The
 /// response headers, and an error body, must arrive by `deadline` (what of an error body arrived
 /// by then is used). A redirect is [`Error::Redirected`], never followed.
 pub async fn send(
@@ -222,8 +265,14 @@ pub async fn send(
     auth: &HeaderValue,
     timeouts: &Timeouts,
     deadline: Deadline,
+    secrets: &Secrets,
 ) -> Result<Response, Error> {
-    let sending = request.header(AUTHORIZATION, auth.clone()).send();
+    // An event stream gains nothing from compression, and a compressed body is one a server
+    // can inflate past every limit: ask for none, whatever client sends the request.
+    let sending = request
+        .header(AUTHORIZATION, auth.clone())
+        .header(ACCEPT_ENCODING, "identity")
+        .send();
     let response = tokio::time::timeout_at(deadline.at, sending)
         .await
         .map_err(|_| timeouts.expired(deadline.kind))?
@@ -245,14 +294,19 @@ pub async fn send(
         });
     }
     let headers = response.headers().clone();
-    let body = error_body(response, deadline, timeouts).await;
+    let body = error_body(response, deadline, timeouts, secrets).await;
     Err(error_for_status(status, &headers, &body))
 }
 
 /// An error document's text: what arrived by `deadline`, at most [`MAX_ERROR_BODY_BYTES`] of it.
-async fn error_body(response: Response, deadline: Deadline, timeouts: &Timeouts) -> String {
+async fn error_body(
+    response: Response,
+    deadline: Deadline,
+    timeouts: &Timeouts,
+    secrets: &Secrets,
+) -> String {
     let (body, _) = read_up_to(
-        Body::new(response),
+        Body::new(response, secrets),
         deadline,
         timeouts,
         MAX_ERROR_BODY_BYTES,
@@ -267,6 +321,7 @@ pub async fn expect_event_stream(
     response: Response,
     timeouts: &Timeouts,
     deadline: Deadline,
+    secrets: &Secrets,
 ) -> Result<Response, Error> {
     let is_json = response
         .headers()
@@ -277,7 +332,7 @@ pub async fn expect_event_stream(
         return Ok(response);
     }
     let status = response.status().as_u16();
-    let body = error_body(response, deadline, timeouts).await;
+    let body = error_body(response, deadline, timeouts, secrets).await;
     let mut error = ApiError::from_body(Some(status), &body);
     error.message = format!("expected an event stream, got JSON: {}", error.message);
     Err(Error::Server(error))
@@ -288,8 +343,16 @@ pub async fn read_body(
     response: Response,
     timeouts: &Timeouts,
     deadline: Deadline,
+    secrets: &Secrets,
 ) -> Result<Vec<u8>, Error> {
-    match read_up_to(Body::new(response), deadline, timeouts, MAX_RESPONSE_BYTES).await {
+    match read_up_to(
+        Body::new(response, secrets),
+        deadline,
+        timeouts,
+        MAX_RESPONSE_BYTES,
+    )
+    .await
+    {
         (body, BodyEnd::Complete) => Ok(body),
         (_, BodyEnd::TooLarge) => Err(Error::Decode {
             message: format!(

@@ -70,6 +70,7 @@ pub mod fireworks;
 mod http;
 mod provider;
 mod reasoning;
+mod redact;
 mod request;
 mod retry;
 mod sse;
@@ -87,6 +88,7 @@ pub mod host {
         ApiChunk, ApiStream, ChatRequest, ContentBlock, FinishReason, LlmProvider, Message,
         ModelInfo, ReasoningStyle, Role, ToolCall, ToolSpec, Usage,
     };
+    pub use crate::redact::REDACTED;
     pub use crate::request::{ReasoningEffort, RequestOptions, ResponseFormat, ToolChoice};
     pub use crate::turn::{Turn, TurnBuilder};
 }

@@ -32,6 +32,7 @@ use crate::decode::StreamDecoder;
 use crate::error::{Error, TimeoutKind, bounded};
 use crate::http;
 use crate::provider::{ApiStream, ChatRequest, LlmProvider, ModelInfo};
+use crate::redact::Secrets;
 use crate::request::{BodyOptions, Budget, build_body};
 use crate::retry::retry_to_end;
 use crate::stream::completion_stream;
@@ -53,6 +54,8 @@ struct Shared {
     /// The host's headers (`FireworksSettings::with_header`) and the cache isolation key,
     /// marked sensitive so no debug output shows them.
     headers: HeaderMap,
+    /// The key and every sensitive header value, cut out of every error.
+    secrets: Secrets,
     model: ModelInfo,
     settings: FireworksSettings,
 }
@@ -88,6 +91,12 @@ impl FireworksProvider {
                 // A redirect would carry the conversation to another origin: a 3xx is an error.
                 .redirect(reqwest::redirect::Policy::none())
                 .tcp_nodelay(true)
+                // Should another crate of the host's build turn on reqwest's decompression, this
+                // client still neither asks for nor inflates compressed bodies (see `http::send`).
+                .no_gzip()
+                .no_brotli()
+                .no_zstd()
+                .no_deflate()
                 .user_agent(concat!("fireworks-provider/", env!("CARGO_PKG_VERSION")))
                 .build()
                 .map_err(|err| {
@@ -109,12 +118,19 @@ impl FireworksProvider {
         settings.validate()?;
         let auth = http::bearer(settings.api_key.expose_secret())?;
         let headers = settings.header_map()?;
+        let sensitive = headers.values().filter(|value| value.is_sensitive());
+        let secrets = Secrets::new(
+            std::iter::once(settings.api_key.expose_secret().to_owned()).chain(
+                sensitive.map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned()),
+            ),
+        );
         Ok(FireworksProvider {
             shared: Arc::new(Shared {
                 client,
                 chat_url: format!("{}/chat/completions", settings.base_url),
                 auth,
                 headers,
+                secrets,
                 model: effective_model(&settings, None),
                 settings,
             }),
@@ -145,8 +161,10 @@ impl FireworksProvider {
             .await?;
         serde_json::from_slice::<Listing>(&body)
             .map(|listing| listing.data)
-            .map_err(|err| Error::Decode {
-                message: bounded(format!("the model listing is not what was expected: {err}")),
+            .map_err(|err| {
+                self.shared.secrets.error(Error::Decode {
+                    message: bounded(format!("the model listing is not what was expected: {err}")),
+                })
             })
     }
 
@@ -240,7 +258,8 @@ fn effective_model(settings: &FireworksSettings, remote: Option<&RemoteModel>) -
 impl Shared {
     /// One whole request/response round trip under the retry policy: `build` makes the request
     /// (again for each attempt), the whole body comes back. Each attempt must end within the
-    /// non-streaming timeout, its body within [`http::MAX_RESPONSE_BYTES`].
+    /// non-streaming timeout, its body within [`http::MAX_RESPONSE_BYTES`]. No error (nor the
+    /// log line of a retry) holds a secret.
     async fn fetch(
         self: &Arc<Self>,
         build: impl Fn(&Shared) -> reqwest::RequestBuilder + Send + Sync + 'static,
@@ -253,8 +272,13 @@ impl Shared {
                 let timeouts = &shared.settings.timeouts;
                 let deadline = timeouts.deadline(TimeoutKind::NonStreaming, Instant::now());
                 let request = build(&shared).headers(shared.headers.clone());
-                let response = http::send(request, &shared.auth, timeouts, deadline).await?;
-                http::read_body(response, timeouts, deadline).await
+                let secrets = &shared.secrets;
+                let read = async {
+                    let response =
+                        http::send(request, &shared.auth, timeouts, deadline, secrets).await?;
+                    http::read_body(response, timeouts, deadline, secrets).await
+                };
+                read.await.map_err(|error| secrets.error(error))
             }
         })
         .await
@@ -299,8 +323,11 @@ impl LlmProvider for FireworksProvider {
                 let timeouts = &shared.settings.timeouts;
                 // The first event is due within the first-event timeout of sending.
                 let deadline = timeouts.deadline(TimeoutKind::FirstEvent, Instant::now());
-                let response = http::send(request, &shared.auth, timeouts, deadline).await?;
-                let response = http::expect_event_stream(response, timeouts, deadline).await?;
+                let secrets = &shared.secrets;
+                let response =
+                    http::send(request, &shared.auth, timeouts, deadline, secrets).await?;
+                let response =
+                    http::expect_event_stream(response, timeouts, deadline, secrets).await?;
                 Ok((response, deadline))
             }
         };
@@ -316,6 +343,7 @@ impl LlmProvider for FireworksProvider {
             new_decoder,
             settings.retry,
             settings.timeouts,
+            shared.secrets.clone(),
             &shared.model.id,
         )
     }
