@@ -87,6 +87,14 @@ impl StreamDecoder {
         }
     }
 
+    /// A decoder whose tool calls' arguments may hold at most `bytes` bytes in all (default
+    /// [`DEFAULT_MAX_TOOL_ARGUMENT_BYTES`](crate::DEFAULT_MAX_TOOL_ARGUMENT_BYTES)); a response
+    /// that sends more ends with [`Error::Decode`] naming the cap.
+    pub fn with_max_tool_argument_bytes(mut self, bytes: usize) -> Self {
+        self.completion.tools = ToolCallAssembler::with_max_argument_bytes(bytes);
+        self
+    }
+
     /// Also emits an [`ApiChunk::ToolCallDelta`] for each piece of a tool call as it arrives
     /// (its id and name with the first), before the complete [`ApiChunk::ToolCall`].
     pub fn with_tool_call_deltas(mut self, enabled: bool) -> Self {

@@ -99,7 +99,10 @@ pub mod sans_io {
     pub use crate::decode::StreamDecoder;
     pub use crate::reasoning::{ThinkPart, ThinkSplitter};
     pub use crate::sse::{DEFAULT_MAX_EVENT_BYTES, SseDecoder, SseError, SseEvent};
-    pub use crate::tools::{MAX_TOOL_CALLS, TakenFragment, ToolCallAssembler, ToolCallFragment};
+    pub use crate::tools::{
+        DEFAULT_MAX_TOOL_ARGUMENT_BYTES, MAX_TOOL_CALLS, TakenFragment, ToolCallAssembler,
+        ToolCallFragment,
+    };
 }
 
 #[doc(no_inline)]

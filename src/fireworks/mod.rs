@@ -335,7 +335,9 @@ impl LlmProvider for FireworksProvider {
         let tool_call_deltas =
             request.options.tool_call_deltas || settings.options.tool_call_deltas;
         let new_decoder = move || {
-            StreamDecoder::with_max_event_bytes(&decoding.model, decoding.settings.max_event_bytes)
+            let settings = &decoding.settings;
+            StreamDecoder::with_max_event_bytes(&decoding.model, settings.max_event_bytes)
+                .with_max_tool_argument_bytes(settings.max_tool_argument_bytes)
                 .with_tool_call_deltas(tool_call_deltas)
         };
         completion_stream(

@@ -17,6 +17,7 @@ use crate::provider::ReasoningStyle;
 use crate::request::RequestOptions;
 use crate::retry::RetryPolicy;
 use crate::sse::DEFAULT_MAX_EVENT_BYTES;
+use crate::tools::DEFAULT_MAX_TOOL_ARGUMENT_BYTES;
 
 /// The default API base URL.
 pub const DEFAULT_BASE_URL: &str = "https://api.fireworks.ai/inference/v1";
@@ -31,7 +32,7 @@ pub const DEFAULT_MODEL_ID: &str = "accounts/fireworks/models/kimi-k2p6";
 /// settings deserialize from a host's configuration (JSON, TOML, ...): the fields `api_key`,
 /// `model_id`, `base_url`, `max_tokens`, `context_window`, `supports_images`,
 /// `reasoning_style`, `send_reasoning_back`, `cache_affinity`, `cache_isolation_key`,
-/// `max_event_bytes`, `headers` (an object of strings), `prices` (`{"input", "output",
+/// `max_event_bytes`, `max_tool_argument_bytes`, `headers` (an object of strings), `prices` (`{"input", "output",
 /// "cache_read"}`, USD per million tokens) and `options` (a [`RequestOptions`] object), with Cline's Fireworks field names accepted too: `fireworksApiKey`,
 /// `fireworksModelId`, `fireworksModelMaxCompletionTokens` (max tokens) and
 /// `fireworksModelMaxTokens` (context window). An unknown field or a bad value is an error naming
@@ -68,6 +69,7 @@ pub struct FireworksSettings {
     pub(crate) retry: RetryPolicy,
     pub(crate) timeouts: Timeouts,
     pub(crate) max_event_bytes: usize,
+    pub(crate) max_tool_argument_bytes: usize,
     pub(crate) cache_affinity: bool,
     pub(crate) cache_isolation_key: Option<String>,
     /// USD per million tokens: input, output, cached input.
@@ -93,6 +95,7 @@ impl FireworksSettings {
             retry: RetryPolicy::default(),
             timeouts: Timeouts::default(),
             max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
+            max_tool_argument_bytes: DEFAULT_MAX_TOOL_ARGUMENT_BYTES,
             cache_affinity: true,
             cache_isolation_key: None,
             prices: None,
@@ -209,6 +212,15 @@ impl FireworksSettings {
     /// with [`Error::Decode`] instead of growing memory without bound.
     pub fn with_max_event_bytes(mut self, bytes: usize) -> Self {
         self.max_event_bytes = bytes;
+        self
+    }
+
+    /// The most argument bytes the tool calls of one response may send in all (default
+    /// 16 MiB, [`DEFAULT_MAX_TOOL_ARGUMENT_BYTES`]: several MiB of source code in one call
+    /// pass); more ends the stream with [`Error::Decode`] naming this cap instead of growing
+    /// memory without bound.
+    pub fn with_max_tool_argument_bytes(mut self, bytes: usize) -> Self {
+        self.max_tool_argument_bytes = bytes;
         self
     }
 
@@ -349,6 +361,7 @@ impl fmt::Debug for FireworksSettings {
             .field("retry", &self.retry)
             .field("timeouts", &self.timeouts)
             .field("max_event_bytes", &self.max_event_bytes)
+            .field("max_tool_argument_bytes", &self.max_tool_argument_bytes)
             .field("cache_affinity", &self.cache_affinity)
             .field("prices", &self.prices)
             .field(
@@ -398,6 +411,9 @@ impl FireworksSettings {
         settings.cache_isolation_key = fields.take(&["cache_isolation_key"])?;
         if let Some(bytes) = fields.take(&["max_event_bytes"])? {
             settings.max_event_bytes = bytes;
+        }
+        if let Some(bytes) = fields.take(&["max_tool_argument_bytes"])? {
+            settings.max_tool_argument_bytes = bytes;
         }
         let headers: Option<std::collections::BTreeMap<String, String>> =
             fields.take(&["headers"])?;
