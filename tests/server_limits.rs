@@ -206,7 +206,7 @@ async fn the_hand_written_gzip_inflates_to_what_it_says() {
     assert_eq!(text, format!("data: x\n{}", ":\n".repeat(100_000)));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_compressed_flood_of_blank_lines_ends_at_the_first_event_deadline() {
     let server = TestServer::start(vec![Reply::gzip_sse(gzip::repeated(b"", b"\n", GIB))]).await;
     let timeouts = Timeouts::default().with_first_event(Duration::from_millis(500));
@@ -226,7 +226,7 @@ async fn a_compressed_flood_of_blank_lines_ends_at_the_first_event_deadline() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_compressed_flood_of_comments_ends_at_the_idle_deadline() {
     let first = content("hello");
     let server = TestServer::start(vec![Reply::gzip_sse(gzip::repeated(

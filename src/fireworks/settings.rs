@@ -182,7 +182,9 @@ impl FireworksSettings {
 
     /// A header sent with every request (gateways, tracing ids). Its value is never logged nor
     /// shown by `Debug`. `Authorization`, `Content-Type`, `Content-Length` and `Host` are the
-    /// provider's own and are refused by [`FireworksSettings::validate`].
+    /// provider's own, and `Transfer-Encoding`, `Content-Encoding`, `Connection`, `Upgrade`,
+    /// `TE`, `Keep-Alive` and `Accept-Encoding` would change the request's framing, its
+    /// connection or the answer's encoding: [`FireworksSettings::validate`] refuses them all.
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
@@ -301,6 +303,18 @@ impl FireworksSettings {
     /// replace one the provider sets itself, is an [`Error::Config`] naming it (never its value).
     pub(crate) fn header_map(&self) -> Result<HeaderMap, Error> {
         const OWN: [&str; 4] = ["authorization", "content-type", "content-length", "host"];
+        // Headers that change how the request is framed or the connection kept, or ask for an
+        // encoding the provider does not read: the server would be told one thing and sent
+        // another.
+        const FRAMING: [&str; 7] = [
+            "transfer-encoding",
+            "content-encoding",
+            "connection",
+            "upgrade",
+            "te",
+            "keep-alive",
+            "accept-encoding",
+        ];
         let mut headers = HeaderMap::new();
         for (name, value) in &self.headers {
             let parsed = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
@@ -311,6 +325,12 @@ impl FireworksSettings {
             if OWN.contains(&parsed.as_str()) {
                 return Err(Error::Config(format!(
                     "header {name:?} is set by the provider and cannot be replaced"
+                )));
+            }
+            if FRAMING.contains(&parsed.as_str()) {
+                return Err(Error::Config(format!(
+                    "header {name:?} would change how the request is framed, the connection \
+                     kept or the answer encoded, and cannot be set"
                 )));
             }
             let mut value = HeaderValue::from_str(value).map_err(|_| {
@@ -384,8 +404,7 @@ struct PricesField {
 
 impl<'de> Deserialize<'de> for FireworksSettings {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let map = serde_json::Map::deserialize(deserializer)?;
-        Self::from_fields(Fields::new(map)).map_err(serde::de::Error::custom)
+        Self::from_fields(Fields::read(deserializer)?).map_err(serde::de::Error::custom)
     }
 }
 
@@ -471,14 +490,26 @@ fn check_base_url(url: &str, name: &str) -> Result<(), Error> {
 }
 
 /// `url` with any password replaced, so that settings holding such a URL (which
-/// [`FireworksSettings::validate`] refuses) never show the password in debug output.
+/// [`FireworksSettings::validate`] refuses) never show the password in debug output. Any other
+/// URL that is not an http(s) URL with a host (it does not parse: a bad port, a space in the
+/// host; or it has no scheme, so `user:pw@host` reads as scheme `user`) but has an `@` loses
+/// everything between its scheme and its last `@`: what a password could be.
 fn without_password(url: &str) -> String {
     match reqwest::Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
             let _ = parsed.set_password(Some("hidden"));
             parsed.to_string()
         }
-        _ => url.to_owned(),
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => {
+            url.to_owned()
+        }
+        _ => match url.rfind('@') {
+            Some(at) => {
+                let start = url.find("://").map_or(0, |scheme| scheme + 3).min(at);
+                format!("{}[hidden]{}", &url[..start], &url[at..])
+            }
+            None => url.to_owned(),
+        },
     }
 }
 
