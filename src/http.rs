@@ -668,6 +668,18 @@ mod tests {
     }
 
     #[test]
+    fn a_growing_body_buffer_doubles_but_never_past_its_cap() {
+        let max = 100;
+        let mut bytes = Vec::new();
+        for piece in [8, 8, 20, 30, 30] {
+            reserve_within(&mut bytes, piece, max);
+            bytes.extend(std::iter::repeat_n(0u8, piece));
+            assert!(bytes.capacity() <= max, "{}", bytes.capacity());
+        }
+        assert_eq!(bytes.len(), 96);
+    }
+
+    #[test]
     fn bearer_header_is_sensitive_and_hidden() {
         let value = bearer("fw_secret").unwrap();
         assert!(value.is_sensitive());

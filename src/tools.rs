@@ -416,6 +416,23 @@ mod tests {
     }
 
     #[test]
+    fn arguments_past_the_cap_are_a_decode_error_and_change_nothing() {
+        let mut assembler = ToolCallAssembler::with_max_argument_bytes(10);
+        assembler
+            .push(fragment(0, Some("a"), Some("f"), Some("123456")))
+            .unwrap();
+        assembler
+            .push(fragment(1, Some("b"), Some("g"), Some("7890")))
+            .unwrap();
+        match assembler.push(fragment(1, None, None, Some("x"))) {
+            Err(Error::Decode { message }) => assert!(message.contains("10 bytes"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+        let arguments: Vec<_> = assembler.finish().map(|call| call.arguments).collect();
+        assert_eq!(arguments, ["123456", "7890"]);
+    }
+
+    #[test]
     fn made_up_ids_never_repeat() {
         // Three turns of a server that sends no ids: once `call_0` in every turn, and the
         // host's third request was refused for a duplicate id.

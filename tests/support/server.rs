@@ -440,7 +440,7 @@ async fn send_reply(conn: &mut Conn, reply: &Reply) -> Outcome {
         .headers
         .iter()
         .any(|(name, _)| name.eq_ignore_ascii_case("content-length"));
-    let frame = |bytes: &[u8]| {
+    let frame = |bytes: &[u8]| -> Vec<u8> {
         if chunked {
             http_chunk(bytes)
         } else {
@@ -458,7 +458,9 @@ async fn send_reply(conn: &mut Conn, reply: &Reply) -> Outcome {
         let alive = match step {
             // An empty chunk would end the body early, so skip it.
             Step::Send(bytes) if bytes.is_empty() => true,
-            Step::Send(bytes) => conn.write(&frame(bytes)).await,
+            Step::Send(bytes) if chunked => conn.write(&http_chunk(bytes)).await,
+            // Unframed, the bytes go out as they are (not copied: a large body stays one).
+            Step::Send(bytes) => conn.write(bytes).await,
             Step::Wait(d) => conn.watching(tokio::time::sleep(*d)).await,
             Step::WaitFor(gate) => conn.watching(gate.pass()).await,
             // Only returns once the client hangs up.
