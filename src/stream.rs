@@ -24,9 +24,9 @@ use tokio::time::Instant;
 use tracing::{Instrument, Span};
 
 use crate::decode::StreamDecoder;
-use crate::error::{Error, TimeoutKind};
+use crate::error::{Error, TimeoutKind, bounded};
 use crate::http::{self, Body, Deadline, Timeouts};
-use crate::provider::{ApiChunk, ApiStream};
+use crate::provider::{ApiChunk, ApiStream, FinishReason};
 use crate::redact::Secrets;
 use crate::retry::{Attempt, RetryPolicy, retrying};
 
@@ -173,7 +173,11 @@ async fn read_first_event(
 impl Session {
     async fn next(&mut self) -> Option<Result<ApiChunk, Error>> {
         loop {
-            if let Some(chunk) = self.pending.pop_front() {
+            if let Some(mut chunk) = self.pending.pop_front() {
+                if let ApiChunk::Finish(FinishReason::Other(reason)) = &mut chunk {
+                    // A reason the crate does not know is the server's words, not the model's.
+                    self.secrets.scrub(reason);
+                }
                 self.record(&chunk);
                 return Some(Ok(chunk));
             }
@@ -243,7 +247,11 @@ impl Session {
                 self.span.record("output_tokens", usage.output_tokens);
             }
             ApiChunk::Finish(reason) => {
-                self.span.record("finish", tracing::field::debug(reason));
+                // Bounded: a reason the crate does not know is the server's text, of any length.
+                self.span.record(
+                    "finish",
+                    tracing::field::display(bounded(format!("{reason:?}"))),
+                );
             }
             _ => {}
         }

@@ -194,6 +194,26 @@ async fn the_retry_notice_quotes_the_server_without_the_key() {
 }
 
 #[tokio::test]
+async fn a_finish_reason_echoing_the_key_is_redacted_from_the_chunk_and_the_span() {
+    let (captured, _guard) = capture_every_level();
+    let body = format!(
+        "data: {{\"choices\":[{{\"delta\":{{}},\"finish_reason\":\"{KEY}\"}}]}}\n\ndata: [DONE]\n\n"
+    );
+    let server = TestServer::start(vec![Reply::sse(body)]).await;
+    let items: Vec<_> = provider(&server)
+        .create_message(ChatRequest::new("", vec![Message::user("hi")]))
+        .collect()
+        .await;
+    assert!(
+        matches!(&items[..], [Ok(ApiChunk::Finish(fireworks_provider::FinishReason::Other(reason)))] if reason == REDACTED),
+        "{items:?}"
+    );
+    let log = captured.text();
+    assert!(log.contains("finish="), "{log}");
+    assert_no_secret("finish reason", &log);
+}
+
+#[tokio::test]
 async fn list_models_and_embeddings_redact_an_echoed_key() {
     let (captured, _guard) = capture_every_level();
     let body = serde_json::json!({"error": {"message": echo()}}).to_string();
