@@ -478,6 +478,30 @@ mod tests {
     }
 
     #[test]
+    fn an_error_beside_a_value_serde_json_value_refuses_is_still_read() {
+        for data in [
+            r#"{"error":{"message":"quota exceeded"},"t":1e400}"#,
+            r#"{"error":"quota exceeded","s":"\udc00"}"#,
+            r#"{"error":{"message":"quota exceeded","t":-1e400},"choices":"x"}"#,
+        ] {
+            match parse(data) {
+                Err(Error::Server(error)) => assert_eq!(error.message, "quota exceeded", "{data}"),
+                other => panic!("{data}: {other:?}"),
+            }
+        }
+        // Named error events read the same way.
+        match error_event(br#"{"message":"overloaded","t":1e400}"#) {
+            Error::Server(error) => assert_eq!(error.message, "overloaded"),
+            other => panic!("{other:?}"),
+        }
+        // Not an error: a bad chunk stays a decode error.
+        assert!(matches!(
+            parse(r#"{"choices":"x","error":null}"#),
+            Err(Error::Decode { .. })
+        ));
+    }
+
+    #[test]
     fn reasoning_is_read_like_reasoning_content() {
         let chunk = parse(
             r#"{"choices":[{"delta":{"reasoning_content":"a","reasoning":"b\n","content":"c"}}]}"#,

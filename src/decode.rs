@@ -285,12 +285,12 @@ impl Completion {
 /// The live piece of a call: its id and name when the fragment opened it, then its argument
 /// text; nothing for a fragment that adds neither.
 fn tool_call_delta(taken: TakenFragment<'_>, arguments: Option<&str>) -> Option<ApiChunk> {
-    let arguments = arguments.unwrap_or_default();
-    (taken.opened || !arguments.is_empty()).then(|| ApiChunk::ToolCallDelta {
+    let arguments = arguments.filter(|piece| !piece.is_empty());
+    (taken.opened || arguments.is_some()).then(|| ApiChunk::ToolCallDelta {
         index: taken.index,
         id: taken.opened.then(|| taken.id.to_owned()),
         name: (taken.opened && !taken.name.is_empty()).then(|| taken.name.to_owned()),
-        arguments: arguments.to_owned(),
+        arguments: arguments.map_or_else(String::new, str::to_owned),
     })
 }
 
