@@ -5,8 +5,15 @@
 //! `FireworksSettings` and `RequestOptions` deserialize through [`Fields`]: the object is read
 //! into a map first, then each known field is taken out under its names (the canonical one and
 //! any aliases), and whatever is left is an unknown field.
+//!
+//! The object is read into the map by [`Fields::read`], which refuses what a JSON map cannot
+//! hold: a NaN or an infinity (TOML has them), which `serde_json::Map` would turn into `null`
+//! and so into "not set".
 
-use serde::de::DeserializeOwned;
+use std::fmt;
+
+use serde::Deserializer;
+use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 /// The fields of one configuration object, taken out one by one.
@@ -21,6 +28,15 @@ impl Fields {
         Fields {
             map,
             known: Vec::new(),
+        }
+    }
+
+    /// Reads a configuration object from any serde format. A number that is not finite, at
+    /// any depth, is an error naming its field (`prices.input`, `options.top_p`).
+    pub(crate) fn read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match deserializer.deserialize_map(Setting { path: "" })? {
+            Value::Object(map) => Ok(Fields::new(map)),
+            _ => unreachable!("deserialize_map gives a map or an error"),
         }
     }
 
@@ -57,6 +73,101 @@ impl Fields {
                 self.known.join(", ")
             )),
         }
+    }
+}
+
+/// Reads one configuration value, at `path` (empty: the top-level object), into a `Value`,
+/// refusing numbers that are not finite.
+struct Setting<'a> {
+    path: &'a str,
+}
+
+impl Setting<'_> {
+    fn child(&self, name: &str) -> String {
+        match self.path {
+            "" => name.to_owned(),
+            path => format!("{path}.{name}"),
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Setting<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Setting<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a configuration value")
+    }
+
+    fn visit_bool<E: de::Error>(self, value: bool) -> Result<Value, E> {
+        Ok(Value::Bool(value))
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Value, E> {
+        serde_json::Number::from_f64(value)
+            .map(Value::Number)
+            .ok_or_else(|| {
+                E::custom(format!(
+                    "field `{}` must be a finite number, not {value}",
+                    self.path
+                ))
+            })
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Value, E> {
+        Ok(Value::String(value.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, value: String) -> Result<Value, E> {
+        Ok(Value::String(value))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        self.deserialize(deserializer)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(Setting {
+            path: &format!("{}[{}]", self.path, items.len()),
+        })? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value_seed(Setting {
+                path: &self.child(&key),
+            })?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
     }
 }
 

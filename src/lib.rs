@@ -60,6 +60,7 @@ mod decode;
 mod error;
 pub mod fireworks;
 pub mod host;
+mod redact;
 mod request;
 mod stream;
 pub mod transport;
@@ -71,7 +72,8 @@ pub mod sans_io {
     pub use crate::decode::reasoning::{ThinkPart, ThinkSplitter};
     pub use crate::decode::sse::{DEFAULT_MAX_EVENT_BYTES, SseDecoder, SseError, SseEvent};
     pub use crate::decode::tools::{
-        MAX_TOOL_CALLS, TakenFragment, ToolCallAssembler, ToolCallFragment,
+        DEFAULT_MAX_TOOL_ARGUMENT_BYTES, MAX_TOOL_CALLS, TakenFragment, ToolCallAssembler,
+        ToolCallFragment,
     };
 }
 

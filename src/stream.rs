@@ -23,8 +23,9 @@ use tokio::time::Instant;
 use tracing::{Instrument, Span};
 
 use crate::decode::StreamDecoder;
-use crate::error::{Error, TimeoutKind};
-use crate::host::provider::{ApiChunk, ApiStream};
+use crate::error::{Error, TimeoutKind, bounded};
+use crate::host::provider::{ApiChunk, ApiStream, FinishReason};
+use crate::redact::Secrets;
 use crate::transport::http::{self, Body, Deadline, Response, Timeouts};
 use crate::transport::retry::{Attempt, RetryPolicy, retrying};
 
@@ -36,6 +37,8 @@ struct Session {
     /// Chunks decoded but not yet handed to the host; they come before anything `state` says.
     pending: VecDeque<ApiChunk>,
     timeouts: Timeouts,
+    /// Cut out of every error (and so of every `Retrying` reason and log line).
+    secrets: Secrets,
     span: Span,
 }
 
@@ -77,12 +80,14 @@ struct FirstEvent {
 
 /// Builds the stream of one completion. `send` sends the request (given the attempt number) and
 /// resolves, once the response status is known to be a success, to the response and the
-/// deadline of its first event; `new_decoder` makes the decoder for each attempt's body.
+/// deadline of its first event; `new_decoder` makes the decoder for each attempt's body. No
+/// secret of `secrets` is left in an error, a `Retrying` chunk or a log line of the stream.
 pub fn completion_stream<S, Fut, D>(
     mut send: S,
     new_decoder: D,
     retry: RetryPolicy,
     timeouts: Timeouts,
+    secrets: Secrets,
     model_id: &str,
 ) -> ApiStream
 where
@@ -90,18 +95,25 @@ where
     Fut: Future<Output = Result<(Response, Deadline), Error>> + Send + 'static,
     D: Fn() -> StreamDecoder + Send + 'static,
 {
+    let attempt_secrets = secrets.clone();
     let attempt = move |number: u32| {
         let sending = send(number);
         let decoder = new_decoder();
+        let secrets = attempt_secrets.clone();
         async move {
-            let (response, deadline) = sending.await?;
-            read_first_event(response, decoder, deadline, timeouts).await
+            let started = async {
+                let (response, deadline) = sending.await?;
+                read_first_event(response, decoder, deadline, timeouts).await
+            };
+            // Before the retry loop words its `Retrying` reason from the error.
+            started.await.map_err(|error| secrets.error(error))
         }
     };
     let session = Session {
         state: State::Starting(Box::pin(retrying(retry, attempt))),
         pending: VecDeque::new(),
         timeouts,
+        secrets,
         span: tracing::info_span!(
             "fireworks.completion",
             model = model_id,
@@ -159,7 +171,11 @@ async fn read_first_event(
 impl Session {
     async fn next(&mut self) -> Option<Result<ApiChunk, Error>> {
         loop {
-            if let Some(chunk) = self.pending.pop_front() {
+            if let Some(mut chunk) = self.pending.pop_front() {
+                if let ApiChunk::Finish(FinishReason::Other(reason)) = &mut chunk {
+                    // A reason the crate does not know is the server's words, not the model's.
+                    self.secrets.scrub(reason);
+                }
                 self.record(&chunk);
                 return Some(Ok(chunk));
             }
@@ -180,7 +196,7 @@ impl Session {
                         self.span
                             .record("first_event_ms", first.waited.as_millis() as u64);
                         self.pending.extend(first.chunks);
-                        self.state = first.next;
+                        self.state = self.without_secrets(first.next);
                     }
                     Some(Attempt::Done(Err(error))) => self.state = State::Failed(error),
                     None => {}
@@ -191,10 +207,19 @@ impl Session {
                 }
                 State::Reading(reading) => {
                     let mut out = Vec::from(mem::take(&mut self.pending));
-                    self.state = reading.read(&mut out, &self.timeouts).await;
+                    let next = reading.read(&mut out, &self.timeouts).await;
+                    self.state = self.without_secrets(next);
                     self.pending = VecDeque::from(out);
                 }
             }
+        }
+    }
+
+    /// `state`, its error (if it is one) without any secret.
+    fn without_secrets(&self, state: State) -> State {
+        match state {
+            State::Failed(error) => State::Failed(self.secrets.error(error)),
+            state => state,
         }
     }
 
@@ -220,7 +245,11 @@ impl Session {
                 self.span.record("output_tokens", usage.output_tokens);
             }
             ApiChunk::Finish(reason) => {
-                self.span.record("finish", tracing::field::debug(reason));
+                // Bounded: a reason the crate does not know is the server's text, of any length.
+                self.span.record(
+                    "finish",
+                    tracing::field::display(bounded(format!("{reason:?}"))),
+                );
             }
             _ => {}
         }

@@ -269,15 +269,75 @@ pub fn parse_event(data: &[u8]) -> Result<WireChunk<'_>, Box<Error>> {
     if let Some(chunk) = fast::parse(text) {
         return Ok(chunk);
     }
-    let chunk: WireChunk<'_> =
-        serde_json::from_str(text).map_err(|err| decode_error(err.to_string()))?;
-    if chunk.error.is_some() {
-        let value: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
-        if let Some(error) = ApiError::from_json(None, &value) {
-            return Err(Box::new(Error::Server(error)));
-        }
+    match serde_json::from_str::<WireChunk<'_>>(text) {
+        Ok(chunk) if chunk.error.is_none() => Ok(chunk),
+        Ok(_) => Err(Box::new(Error::Server(event_error(text)))),
+        // An error event whose other fields are not those of a chunk is still an error event.
+        Err(_) if has_error(text) => Err(Box::new(Error::Server(event_error(text)))),
+        Err(err) => Err(decode_error(err.to_string())),
     }
-    Ok(chunk)
+}
+
+/// Whether `text` is a JSON object with a non-null `error` key, whatever else it holds.
+#[cold]
+fn has_error(text: &str) -> bool {
+    #[derive(Deserialize)]
+    struct ErrorOnly<'a> {
+        #[serde(default, borrow)]
+        error: Option<ErrorMarker<'a>>,
+    }
+    serde_json::from_str::<ErrorOnly<'_>>(text).is_ok_and(|event| event.error.is_some())
+}
+
+/// The server's error in an event with a non-null `error` key (checked by the caller), in any
+/// of the shapes [`ApiError::from_json`] reads. A message that cannot be read (the event holds
+/// a value `serde_json::Value` refuses in its place: a number out of range, a lone surrogate,
+/// nesting too deep) is the event's text itself, bounded.
+#[cold]
+fn event_error(text: &str) -> ApiError {
+    event_value(text)
+        .and_then(|value| ApiError::from_json(None, &value))
+        .unwrap_or_else(|| ApiError::new(None, text.trim()))
+}
+
+/// Whether an error document (see [`ApiError::from_json`]) says something in words: a string
+/// at `error.message`, `error` or `message`.
+fn has_message(value: &serde_json::Value) -> bool {
+    let error = value.get("error");
+    [
+        error.and_then(|error| error.get("message")),
+        error,
+        value.get("message"),
+    ]
+    .into_iter()
+    .flatten()
+    .any(serde_json::Value::is_string)
+}
+
+/// An event's JSON as a `Value`. Where `Value` refuses part of it (a number out of `f64`'s
+/// range, a lone surrogate, nesting deeper than serde_json's limit), the object is read member
+/// by member (two levels down: the event and its `error`), leaving out the members it refuses;
+/// what is left is kept only if it still holds a message in words. `None` otherwise.
+fn event_value(text: &str) -> Option<serde_json::Value> {
+    fn readable(text: &str, levels: u8) -> Option<serde_json::Value> {
+        if let Ok(value) = serde_json::from_str(text) {
+            return Some(value);
+        }
+        if levels == 0 {
+            return None;
+        }
+        let members =
+            serde_json::from_str::<std::collections::BTreeMap<String, &RawValue>>(text).ok()?;
+        let object = members
+            .into_iter()
+            .filter_map(|(key, raw)| Some((key, readable(raw.get(), levels - 1)?)))
+            .collect();
+        Some(serde_json::Value::Object(object))
+    }
+    match serde_json::from_str(text) {
+        Ok(value) => Some(value),
+        Err(_) => readable(text, 2).filter(has_message),
+    }
 }
 
 /// Reads an event the server named `error` (its SSE `event` field): whatever its data holds, it
@@ -292,7 +352,7 @@ pub fn error_event(data: &[u8]) -> Error {
         let message = "the server sent an error event without a message";
         return Error::Server(ApiError::new(None, message));
     }
-    let value = serde_json::from_str::<serde_json::Value>(text).ok();
+    let value = event_value(text);
     if let Some(error) = value
         .as_ref()
         .and_then(|value| ApiError::from_json(None, value))
@@ -415,6 +475,30 @@ mod tests {
             }
         }
         assert!(parse(r#"{"choices":[],"error":null}"#).is_ok());
+    }
+
+    #[test]
+    fn an_error_beside_a_value_serde_json_value_refuses_is_still_read() {
+        for data in [
+            r#"{"error":{"message":"quota exceeded"},"t":1e400}"#,
+            r#"{"error":"quota exceeded","s":"\udc00"}"#,
+            r#"{"error":{"message":"quota exceeded","t":-1e400},"choices":"x"}"#,
+        ] {
+            match parse(data) {
+                Err(Error::Server(error)) => assert_eq!(error.message, "quota exceeded", "{data}"),
+                other => panic!("{data}: {other:?}"),
+            }
+        }
+        // Named error events read the same way.
+        match error_event(br#"{"message":"overloaded","t":1e400}"#) {
+            Error::Server(error) => assert_eq!(error.message, "overloaded"),
+            other => panic!("{other:?}"),
+        }
+        // Not an error: a bad chunk stays a decode error.
+        assert!(matches!(
+            parse(r#"{"choices":"x","error":null}"#),
+            Err(Error::Decode { .. })
+        ));
     }
 
     #[test]

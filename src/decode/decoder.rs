@@ -87,6 +87,14 @@ impl StreamDecoder {
         }
     }
 
+    /// A decoder whose tool calls' arguments may hold at most `bytes` bytes in all (default
+    /// [`DEFAULT_MAX_TOOL_ARGUMENT_BYTES`](crate::DEFAULT_MAX_TOOL_ARGUMENT_BYTES)); a response
+    /// that sends more ends with [`Error::Decode`] naming the cap.
+    pub fn with_max_tool_argument_bytes(mut self, bytes: usize) -> Self {
+        self.completion.tools = ToolCallAssembler::with_max_argument_bytes(bytes);
+        self
+    }
+
     /// Also emits an [`ApiChunk::ToolCallDelta`] for each piece of a tool call as it arrives
     /// (its id and name with the first), before the complete [`ApiChunk::ToolCall`].
     pub fn with_tool_call_deltas(mut self, enabled: bool) -> Self {
@@ -277,12 +285,12 @@ impl Completion {
 /// The live piece of a call: its id and name when the fragment opened it, then its argument
 /// text; nothing for a fragment that adds neither.
 fn tool_call_delta(taken: TakenFragment<'_>, arguments: Option<&str>) -> Option<ApiChunk> {
-    let arguments = arguments.unwrap_or_default();
-    (taken.opened || !arguments.is_empty()).then(|| ApiChunk::ToolCallDelta {
+    let arguments = arguments.filter(|piece| !piece.is_empty());
+    (taken.opened || arguments.is_some()).then(|| ApiChunk::ToolCallDelta {
         index: taken.index,
         id: taken.opened.then(|| taken.id.to_owned()),
         name: (taken.opened && !taken.name.is_empty()).then(|| taken.name.to_owned()),
-        arguments: arguments.to_owned(),
+        arguments: arguments.map_or_else(String::new, str::to_owned),
     })
 }
 

@@ -7,8 +7,9 @@
 //! Whatever the server sends, the work stays linear and bounded: calls are kept in the order
 //! they opened (a fragment for the same call as the one before, or for the call opened after
 //! it, the usual cases, is found at once; otherwise a few calls are searched in place, more
-//! through a map), sorted once when they are handed out, and a response may open at most
-//! [`MAX_TOOL_CALLS`] of them.
+//! through a map), sorted once when they are handed out, a response may open at most
+//! [`MAX_TOOL_CALLS`] of them, and their arguments together may hold at most
+//! [`DEFAULT_MAX_TOOL_ARGUMENT_BYTES`] (or the limit the host set).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -21,6 +22,15 @@ use crate::host::provider::ToolCall;
 /// an [`Error::Decode`] naming this limit, instead of making the client hold an unbounded
 /// number of calls. Agents ask for a handful per turn; this leaves ample room.
 pub const MAX_TOOL_CALLS: usize = 1024;
+
+/// The default cap on the argument bytes of all the tool calls of one response together:
+/// 16 MiB. A tool call that writes a file carries the file in its arguments; 16 MiB of JSON text
+/// holds several MiB of source code even where every line is escaped, with room to spare. A
+/// server that sends more fails the stream with an [`Error::Decode`] naming the cap, instead of
+/// making the client assemble arguments without bound. Hosts that need more raise it
+/// (`FireworksSettings::with_max_tool_argument_bytes`,
+/// [`StreamDecoder::with_max_tool_argument_bytes`](crate::StreamDecoder::with_max_tool_argument_bytes)).
+pub const DEFAULT_MAX_TOOL_ARGUMENT_BYTES: usize = 16 * 1024 * 1024;
 
 /// Up to how many calls are found by a plain search; with more, every call is found through a
 /// map.
@@ -64,8 +74,9 @@ struct PartialCall {
     arguments: String,
 }
 
-/// Collects fragments until the response says it is finished.
-#[derive(Debug, Default)]
+/// Collects fragments until the response says it is finished. One assembler is for one
+/// response: the argument bytes it has taken count against its cap until it is dropped.
+#[derive(Debug)]
 pub struct ToolCallAssembler {
     /// Calls in the order they opened.
     calls: Vec<PartialCall>,
@@ -75,12 +86,35 @@ pub struct ToolCallAssembler {
     last: usize,
     /// One past the highest index seen so far: where a call without an index goes.
     next_free_index: u64,
+    /// Argument bytes taken so far, over every call.
+    argument_bytes: usize,
+    /// The most argument bytes the response may send.
+    max_argument_bytes: usize,
+}
+
+impl Default for ToolCallAssembler {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl ToolCallAssembler {
-    /// An empty assembler.
+    /// An empty assembler with the default argument cap, [`DEFAULT_MAX_TOOL_ARGUMENT_BYTES`].
     pub fn new() -> Self {
-        Self::default()
+        Self::with_max_argument_bytes(DEFAULT_MAX_TOOL_ARGUMENT_BYTES)
+    }
+
+    /// An empty assembler whose calls' arguments may hold at most `max_argument_bytes` bytes in
+    /// all.
+    pub fn with_max_argument_bytes(max_argument_bytes: usize) -> Self {
+        ToolCallAssembler {
+            calls: Vec::new(),
+            positions: HashMap::new(),
+            last: 0,
+            next_free_index: 0,
+            argument_bytes: 0,
+            max_argument_bytes,
+        }
     }
 
     /// Whether any fragment has been taken since the last [`ToolCallAssembler::finish`].
@@ -89,11 +123,22 @@ impl ToolCallAssembler {
     }
 
     /// Takes one fragment and says which call it went to. A fragment that would open call number
-    /// [`MAX_TOOL_CALLS`] + 1 is an [`Error::Decode`]; the assembler is unchanged by it.
+    /// [`MAX_TOOL_CALLS`] + 1, or bring the arguments taken so far past the argument cap, is an
+    /// [`Error::Decode`] naming the limit; the assembler is unchanged by it.
     ///
     /// A call that opens without an id gets its made-up one at once (see
     /// [`ToolCallAssembler::finish`]), so that its first piece and the complete call agree.
     pub fn push(&mut self, fragment: ToolCallFragment<'_>) -> Result<TakenFragment<'_>, Error> {
+        let arguments = fragment.arguments.map_or(0, str::len);
+        if arguments > self.max_argument_bytes - self.argument_bytes {
+            return Err(Error::Decode {
+                message: format!(
+                    "the tool-call arguments of the response exceed {} bytes, the most one \
+                     response may send (max_tool_argument_bytes)",
+                    self.max_argument_bytes
+                ),
+            });
+        }
         let index = match fragment.index {
             Some(index) => u64::from(index),
             None => self.index_without_one(fragment.id),
@@ -119,6 +164,7 @@ impl ToolCallAssembler {
         }
         if let Some(arguments) = fragment.arguments {
             call.arguments.push_str(arguments);
+            self.argument_bytes += arguments.len();
         }
         Ok(TakenFragment {
             // Below MAX_TOOL_CALLS, so it fits.
@@ -367,6 +413,23 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(assembler.finish().count(), MAX_TOOL_CALLS);
+    }
+
+    #[test]
+    fn arguments_past_the_cap_are_a_decode_error_and_change_nothing() {
+        let mut assembler = ToolCallAssembler::with_max_argument_bytes(10);
+        assembler
+            .push(fragment(0, Some("a"), Some("f"), Some("123456")))
+            .unwrap();
+        assembler
+            .push(fragment(1, Some("b"), Some("g"), Some("7890")))
+            .unwrap();
+        match assembler.push(fragment(1, None, None, Some("x"))) {
+            Err(Error::Decode { message }) => assert!(message.contains("10 bytes"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+        let arguments: Vec<_> = assembler.finish().map(|call| call.arguments).collect();
+        assert_eq!(arguments, ["123456", "7890"]);
     }
 
     #[test]

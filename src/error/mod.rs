@@ -13,6 +13,9 @@ use std::time::Duration;
 /// one is cut there and ends with `… (cut from N bytes)`, N its original length.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024;
 
+/// What a cut message ends with, before its original length.
+pub(crate) const CUT_MARK: &str = "… (cut from ";
+
 /// `text` as an error keeps it: at most [`MAX_MESSAGE_BYTES`] (cut at a character boundary),
 /// and when cut, marked with an ellipsis and the original length, e.g.
 /// `"xxxx… (cut from 10485760 bytes)"`. Every message an error carries goes through here.
@@ -27,7 +30,7 @@ pub(crate) fn bounded(text: impl Into<String>) -> String {
         cut -= 1;
     }
     text.truncate(cut);
-    text.push_str(&format!("… (cut from {original} bytes)"));
+    text.push_str(&format!("{CUT_MARK}{original} bytes)"));
     text
 }
 
@@ -313,6 +316,32 @@ impl Error {
         match self {
             Error::RateLimited { retry_after, .. } => *retry_after,
             _ => None,
+        }
+    }
+}
+
+impl Error {
+    /// Calls `f` on every text the error holds (messages, codes, request ids, locations), so
+    /// that none is missed when they are rewritten.
+    pub(crate) fn for_each_text(&mut self, mut f: impl FnMut(&mut String)) {
+        match self {
+            Error::Config(text)
+            | Error::InvalidConversation { rule: text, .. }
+            | Error::Redirected { location: text, .. }
+            | Error::Network { message: text }
+            | Error::StreamInterrupted { message: text }
+            | Error::Decode { message: text } => f(text),
+            Error::Auth(error)
+            | Error::ModelNotFound(error)
+            | Error::InvalidRequest(error)
+            | Error::Server(error)
+            | Error::RateLimited { error, .. }
+            | Error::ContextWindowExceeded { error, .. } => {
+                f(&mut error.message);
+                error.code.iter_mut().for_each(&mut f);
+                error.request_id.iter_mut().for_each(&mut f);
+            }
+            Error::Timeout { .. } => {}
         }
     }
 }

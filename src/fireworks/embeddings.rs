@@ -118,10 +118,12 @@ impl FireworksEmbedder {
                 http::post_json(url, shared.headers.clone(), body.clone())
             })
             .await?;
-        serde_json::from_slice(&bytes).map_err(|err| Error::Decode {
-            message: bounded(format!(
-                "the embeddings response is not what was expected: {err}"
-            )),
+        serde_json::from_slice(&bytes).map_err(|err| {
+            self.shared.secrets.error(Error::Decode {
+                message: bounded(format!(
+                    "the embeddings response is not what was expected: {err}"
+                )),
+            })
         })
     }
 }

@@ -30,6 +30,7 @@ use tokio::time::Instant;
 use crate::decode::StreamDecoder;
 use crate::error::{Error, TimeoutKind, bounded};
 use crate::host::provider::{ApiStream, ChatRequest, LlmProvider, ModelInfo};
+use crate::redact::Secrets;
 use crate::request::{BodyOptions, Budget, build_body, check_defaults};
 use crate::stream::completion_stream;
 use crate::transport::http;
@@ -52,6 +53,8 @@ struct Shared {
     /// Every request's headers: the key, the host's own (`FireworksSettings::with_header`) and
     /// the cache isolation key, each marked sensitive so no debug output shows it.
     headers: HeaderMap,
+    /// The key and every sensitive header value, cut out of every error.
+    secrets: Secrets,
     model: ModelInfo,
     settings: FireworksSettings,
 }
@@ -109,6 +112,15 @@ impl FireworksProvider {
             AUTHORIZATION,
             http::bearer(settings.api_key.expose_secret())?,
         );
+        // The key itself (not its `Bearer` header) and every other sensitive value.
+        let sensitive = headers
+            .iter()
+            .filter(|(name, value)| *name != AUTHORIZATION && value.is_sensitive());
+        let secrets = Secrets::new(
+            std::iter::once(settings.api_key.expose_secret().to_owned()).chain(
+                sensitive.map(|(_, value)| String::from_utf8_lossy(value.as_bytes()).into_owned()),
+            ),
+        );
         let model = effective_model(&settings, None);
         check_defaults(&settings.options, &model)?;
         Ok(FireworksProvider {
@@ -116,6 +128,7 @@ impl FireworksProvider {
                 transport,
                 chat_url: format!("{}/chat/completions", settings.base_url),
                 headers,
+                secrets,
                 model,
                 settings,
             }),
@@ -146,8 +159,10 @@ impl FireworksProvider {
             .await?;
         serde_json::from_slice::<Listing>(&body)
             .map(|listing| listing.data)
-            .map_err(|err| Error::Decode {
-                message: bounded(format!("the model listing is not what was expected: {err}")),
+            .map_err(|err| {
+                self.shared.secrets.error(Error::Decode {
+                    message: bounded(format!("the model listing is not what was expected: {err}")),
+                })
             })
     }
 
@@ -246,7 +261,8 @@ fn effective_model(settings: &FireworksSettings, remote: Option<&RemoteModel>) -
 impl Shared {
     /// One whole request/response round trip under the retry policy: `build` makes the request
     /// (again for each attempt), the whole body comes back. Each attempt must end within the
-    /// non-streaming timeout, its body within [`http::MAX_RESPONSE_BYTES`].
+    /// non-streaming timeout, its body within [`http::MAX_RESPONSE_BYTES`]. No error (nor the
+    /// log line of a retry) holds a secret.
     async fn fetch(
         self: &Arc<Self>,
         build: impl Fn(&Shared) -> HttpRequest + Send + Sync + 'static,
@@ -259,8 +275,14 @@ impl Shared {
                 let timeouts = &shared.settings.timeouts;
                 let deadline = timeouts.deadline(TimeoutKind::NonStreaming, Instant::now());
                 let request = build(&shared);
-                let response = http::send(&*shared.transport, request, timeouts, deadline).await?;
-                http::read_body(response, timeouts, deadline).await
+                let secrets = &shared.secrets;
+                let read = async {
+                    let response =
+                        http::send(&*shared.transport, request, timeouts, deadline, secrets)
+                            .await?;
+                    http::read_body(response, timeouts, deadline).await
+                };
+                read.await.map_err(|error| secrets.error(error))
             }
         })
         .await
@@ -305,7 +327,9 @@ impl LlmProvider for FireworksProvider {
                 let timeouts = &shared.settings.timeouts;
                 // The first event is due within the first-event timeout of sending.
                 let deadline = timeouts.deadline(TimeoutKind::FirstEvent, Instant::now());
-                let response = http::send(&*shared.transport, request, timeouts, deadline).await?;
+                let secrets = &shared.secrets;
+                let response =
+                    http::send(&*shared.transport, request, timeouts, deadline, secrets).await?;
                 let response = http::expect_event_stream(response, timeouts, deadline).await?;
                 Ok((response, deadline))
             }
@@ -314,7 +338,9 @@ impl LlmProvider for FireworksProvider {
         let tool_call_deltas =
             request.options.tool_call_deltas || settings.options.tool_call_deltas;
         let new_decoder = move || {
-            StreamDecoder::with_max_event_bytes(&decoding.model, decoding.settings.max_event_bytes)
+            let settings = &decoding.settings;
+            StreamDecoder::with_max_event_bytes(&decoding.model, settings.max_event_bytes)
+                .with_max_tool_argument_bytes(settings.max_tool_argument_bytes)
                 .with_tool_call_deltas(tool_call_deltas)
         };
         completion_stream(
@@ -322,6 +348,7 @@ impl LlmProvider for FireworksProvider {
             new_decoder,
             settings.retry,
             settings.timeouts,
+            shared.secrets.clone(),
             &shared.model.id,
         )
     }

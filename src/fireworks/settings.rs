@@ -14,6 +14,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::config::Fields;
 use crate::decode::sse::DEFAULT_MAX_EVENT_BYTES;
+use crate::decode::tools::DEFAULT_MAX_TOOL_ARGUMENT_BYTES;
 use crate::error::Error;
 use crate::host::provider::ReasoningStyle;
 use crate::request::RequestOptions;
@@ -33,8 +34,9 @@ pub const DEFAULT_MODEL_ID: &str = "accounts/fireworks/models/kimi-k2p6";
 /// Besides [`FireworksSettings::new`], [`FireworksSettings::from_env`] and the `with_*` methods,
 /// settings deserialize from a host's configuration (JSON, TOML, ...): the fields `api_key`,
 /// `model_id`, `base_url`, `max_tokens`, `context_window`, `supports_images`,
-/// `reasoning_style`, `send_reasoning_back`, `base_model`, `cache_affinity`, `cache_isolation_key`,
-/// `max_event_bytes`, `headers` (an object of strings), `prices` (`{"input", "output",
+/// `reasoning_style`, `send_reasoning_back`, `base_model`, `cache_affinity`,
+/// `cache_isolation_key`, `max_event_bytes`, `max_tool_argument_bytes`, `headers` (an object of
+/// strings), `prices` (`{"input", "output",
 /// "cache_read"}`, USD per million tokens) and `options` (a [`RequestOptions`] object), with Cline's Fireworks field names accepted too: `fireworksApiKey`,
 /// `fireworksModelId`, `fireworksModelMaxCompletionTokens` (max tokens) and
 /// `fireworksModelMaxTokens` (context window). An unknown field or a bad value is an error naming
@@ -71,6 +73,7 @@ pub struct FireworksSettings {
     pub(crate) retry: RetryPolicy,
     pub(crate) timeouts: Timeouts,
     pub(crate) max_event_bytes: usize,
+    pub(crate) max_tool_argument_bytes: usize,
     pub(crate) cache_affinity: bool,
     pub(crate) cache_isolation_key: Option<String>,
     /// USD per million tokens: input, output, cached input.
@@ -100,6 +103,7 @@ impl FireworksSettings {
             retry: RetryPolicy::default(),
             timeouts: Timeouts::default(),
             max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
+            max_tool_argument_bytes: DEFAULT_MAX_TOOL_ARGUMENT_BYTES,
             cache_affinity: true,
             cache_isolation_key: None,
             prices: None,
@@ -189,7 +193,9 @@ impl FireworksSettings {
 
     /// A header sent with every request (gateways, tracing ids). Its value is never logged nor
     /// shown by `Debug`. `Authorization`, `Content-Type`, `Content-Length` and `Host` are the
-    /// provider's own and are refused by [`FireworksSettings::validate`].
+    /// provider's own, and `Transfer-Encoding`, `Content-Encoding`, `Connection`, `Upgrade`,
+    /// `TE`, `Keep-Alive` and `Accept-Encoding` would change the request's framing, its
+    /// connection or the answer's encoding: [`FireworksSettings::validate`] refuses them all.
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
@@ -227,6 +233,15 @@ impl FireworksSettings {
     /// with [`Error::Decode`] instead of growing memory without bound.
     pub fn with_max_event_bytes(mut self, bytes: usize) -> Self {
         self.max_event_bytes = bytes;
+        self
+    }
+
+    /// The most argument bytes the tool calls of one response may send in all (default
+    /// 16 MiB, [`DEFAULT_MAX_TOOL_ARGUMENT_BYTES`]: several MiB of source code in one call
+    /// pass); more ends the stream with [`Error::Decode`] naming this cap instead of growing
+    /// memory without bound.
+    pub fn with_max_tool_argument_bytes(mut self, bytes: usize) -> Self {
+        self.max_tool_argument_bytes = bytes;
         self
     }
 
@@ -324,6 +339,18 @@ impl FireworksSettings {
     /// replace one the provider sets itself, is an [`Error::Config`] naming it (never its value).
     pub(crate) fn header_map(&self) -> Result<HeaderMap, Error> {
         const OWN: [&str; 4] = ["authorization", "content-type", "content-length", "host"];
+        // Headers that change how the request is framed or the connection kept, or ask for an
+        // encoding the provider does not read: the server would be told one thing and sent
+        // another.
+        const FRAMING: [&str; 7] = [
+            "transfer-encoding",
+            "content-encoding",
+            "connection",
+            "upgrade",
+            "te",
+            "keep-alive",
+            "accept-encoding",
+        ];
         let mut headers = HeaderMap::new();
         for (name, value) in &self.headers {
             let parsed = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
@@ -334,6 +361,12 @@ impl FireworksSettings {
             if OWN.contains(&parsed.as_str()) {
                 return Err(Error::Config(format!(
                     "header {name:?} is set by the provider and cannot be replaced"
+                )));
+            }
+            if FRAMING.contains(&parsed.as_str()) {
+                return Err(Error::Config(format!(
+                    "header {name:?} would change how the request is framed, the connection \
+                     kept or the answer encoded, and cannot be set"
                 )));
             }
             let mut value = HeaderValue::from_str(value).map_err(|_| {
@@ -381,6 +414,7 @@ impl fmt::Debug for FireworksSettings {
             .field("retry", &self.retry)
             .field("timeouts", &self.timeouts)
             .field("max_event_bytes", &self.max_event_bytes)
+            .field("max_tool_argument_bytes", &self.max_tool_argument_bytes)
             .field("cache_affinity", &self.cache_affinity)
             .field("prices", &self.prices)
             .field("catalog", &self.catalog)
@@ -405,8 +439,7 @@ struct PricesField {
 
 impl<'de> Deserialize<'de> for FireworksSettings {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let map = serde_json::Map::deserialize(deserializer)?;
-        Self::from_fields(Fields::new(map)).map_err(serde::de::Error::custom)
+        Self::from_fields(Fields::read(deserializer)?).map_err(serde::de::Error::custom)
     }
 }
 
@@ -433,6 +466,9 @@ impl FireworksSettings {
         settings.base_model = fields.take(&["base_model"])?;
         if let Some(bytes) = fields.take(&["max_event_bytes"])? {
             settings.max_event_bytes = bytes;
+        }
+        if let Some(bytes) = fields.take(&["max_tool_argument_bytes"])? {
+            settings.max_tool_argument_bytes = bytes;
         }
         let headers: Option<std::collections::BTreeMap<String, String>> =
             fields.take(&["headers"])?;
@@ -490,14 +526,26 @@ fn check_base_url(url: &str, name: &str) -> Result<(), Error> {
 }
 
 /// `url` with any password replaced, so that settings holding such a URL (which
-/// [`FireworksSettings::validate`] refuses) never show the password in debug output.
+/// [`FireworksSettings::validate`] refuses) never show the password in debug output. Any other
+/// URL that is not an http(s) URL with a host (it does not parse: a bad port, a space in the
+/// host; or it has no scheme, so `user:pw@host` reads as scheme `user`) but has an `@` loses
+/// everything between its scheme and its last `@`: what a password could be.
 fn without_password(url: &str) -> String {
     match reqwest::Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
             let _ = parsed.set_password(Some("hidden"));
             parsed.to_string()
         }
-        _ => url.to_owned(),
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => {
+            url.to_owned()
+        }
+        _ => match url.rfind('@') {
+            Some(at) => {
+                let start = url.find("://").map_or(0, |scheme| scheme + 3).min(at);
+                format!("{}[hidden]{}", &url[..start], &url[at..])
+            }
+            None => url.to_owned(),
+        },
     }
 }
 

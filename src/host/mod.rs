@@ -10,6 +10,7 @@ pub(crate) mod provider;
 pub(crate) mod turn;
 
 pub use crate::error::{ApiError, Error, MAX_MESSAGE_BYTES, TimeoutKind};
+pub use crate::redact::REDACTED;
 pub use crate::request::{
     MIN_THINKING_BUDGET, ReasoningEffort, ReasoningHistory, RequestOptions, ResponseFormat,
     Thinking, ToolChoice,

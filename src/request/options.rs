@@ -428,8 +428,7 @@ impl RequestOptions {
 
 impl<'de> Deserialize<'de> for RequestOptions {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let map = Map::deserialize(deserializer)?;
-        Self::from_fields(Fields::new(map)).map_err(serde::de::Error::custom)
+        Self::from_fields(Fields::read(deserializer)?).map_err(serde::de::Error::custom)
     }
 }
 

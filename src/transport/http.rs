@@ -12,12 +12,13 @@ use tokio::time::Instant;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use reqwest::header::{HeaderMap, HeaderValue, LOCATION};
+use reqwest::header::{ACCEPT_ENCODING, CONTENT_LENGTH, HeaderMap, HeaderValue, LOCATION};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use super::seam::{ByteStream, HttpRequest, Transport, TransportError, TransportErrorKind};
 use crate::error::{ApiError, Error, TimeoutKind, bounded};
+use crate::redact::Secrets;
 
 /// The most of an error body that is read; the rest of a huge HTML page is of no use.
 const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
@@ -137,9 +138,15 @@ pub struct Response {
     pub body: Body,
 }
 
-/// A response body, read piece by piece; no read waits past its deadline.
+/// A response body, read piece by piece; no read waits past its deadline, and no piece is
+/// taken once the deadline has passed (a decompressing body never waits, so the clock is
+/// looked at after every piece).
 pub struct Body {
     stream: ByteStream,
+    /// The length the response announced (`Content-Length`), to size a whole-body buffer.
+    announced_length: Option<u64>,
+    /// Cut out of the bytes the trace log shows.
+    secrets: Secrets,
 }
 
 impl std::fmt::Debug for Body {
@@ -149,14 +156,28 @@ impl std::fmt::Debug for Body {
 }
 
 impl Body {
-    /// The body read from `stream`.
-    pub fn new(stream: ByteStream) -> Self {
-        Body { stream }
+    /// The body read from `stream`, of the response whose headers are `headers`; its trace
+    /// lines show no secret of `secrets`.
+    pub fn new(stream: ByteStream, headers: &HeaderMap, secrets: &Secrets) -> Self {
+        let announced_length = headers
+            .get(CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse().ok());
+        Body {
+            stream,
+            announced_length,
+            secrets: secrets.clone(),
+        }
     }
 
     /// The next piece of the body, `None` once it has ended; [`Error::Timeout`] of the
-    /// deadline's kind when nothing arrived by then, [`Error::Network`] when the connection
-    /// failed.
+    /// deadline's kind when nothing arrived by then (or a piece arrived after it),
+    /// [`Error::Network`] when the connection failed.
+    ///
+    /// The clock is looked at after every piece as well as while waiting: a body that a client
+    /// decompresses (the host's client, or reqwest built with `gzip` by another crate of the
+    /// host's build) yields piece after piece without ever waiting, and would otherwise run
+    /// past every deadline.
     pub async fn next(
         &mut self,
         deadline: Deadline,
@@ -164,7 +185,14 @@ impl Body {
     ) -> Result<Option<Bytes>, Error> {
         match tokio::time::timeout_at(deadline.at, self.stream.next()).await {
             Ok(Some(Ok(bytes))) => {
-                tracing::trace!(bytes = bytes.len(), body = %String::from_utf8_lossy(&bytes), "body read");
+                tracing::trace!(
+                    bytes = bytes.len(),
+                    body = %self.secrets.scrubbed(&String::from_utf8_lossy(&bytes)),
+                    "body read"
+                );
+                if Instant::now() >= deadline.at {
+                    return Err(timeouts.expired(deadline.kind));
+                }
                 Ok(Some(bytes))
             }
             Ok(None) => Ok(None),
@@ -193,24 +221,47 @@ enum BodyEnd {
 
 /// Reads a whole body until it ends, passes `max` bytes or `deadline` passes; returns what was
 /// read (at most `max` bytes) and how it ended.
+///
+/// The buffer never holds more than `max` bytes of room: it is sized from `Content-Length` when
+/// that is within `max`, and otherwise grows by doubling, but never past `max`.
 async fn read_up_to(
     mut body: Body,
     deadline: Deadline,
     timeouts: &Timeouts,
     max: usize,
 ) -> (Vec<u8>, BodyEnd) {
-    let mut bytes = Vec::new();
+    let announced = body
+        .announced_length
+        .and_then(|length| usize::try_from(length).ok());
+    let mut bytes = Vec::with_capacity(announced.map_or(0, |length| length.min(max)));
     loop {
         match body.next(deadline, timeouts).await {
-            Ok(Some(piece)) if bytes.len() + piece.len() > max => {
-                bytes.extend_from_slice(&piece[..max - bytes.len()]);
-                return (bytes, BodyEnd::TooLarge);
+            Ok(Some(piece)) => {
+                let kept = piece.len().min(max - bytes.len());
+                reserve_within(&mut bytes, kept, max);
+                bytes.extend_from_slice(&piece[..kept]);
+                if kept < piece.len() {
+                    return (bytes, BodyEnd::TooLarge);
+                }
             }
-            Ok(Some(piece)) => bytes.extend_from_slice(&piece),
             Ok(None) => return (bytes, BodyEnd::Complete),
             Err(error) => return (bytes, BodyEnd::Failed(error)),
         }
     }
+}
+
+/// Makes room in `bytes` for `additional` more, doubling its capacity as a `Vec` does, but never
+/// past `max` (which `bytes.len() + additional` must not exceed).
+fn reserve_within(bytes: &mut Vec<u8>, additional: usize, max: usize) {
+    if bytes.capacity() - bytes.len() >= additional {
+        return;
+    }
+    let capacity = bytes
+        .capacity()
+        .saturating_mul(2)
+        .max(bytes.len() + additional)
+        .min(max);
+    bytes.reserve_exact(capacity - bytes.len());
 }
 
 /// Builds the `Authorization` header, marked sensitive so no debug output shows it.
@@ -241,15 +292,23 @@ pub fn get(url: String, headers: HeaderMap) -> HttpRequest {
     request
 }
 
-/// Sends `request` through `transport` and returns the response once its status is a success.
-/// The response head, and an error body, must arrive by `deadline` (what of an error body
-/// arrived by then is used). A redirect is [`Error::Redirected`], never followed.
+/// Sends `request` through `transport`, asking for an uncompressed answer, and returns the
+/// response once its status is a success. The response head, and an error body, must arrive by
+/// `deadline` (what of an error body arrived by then is used). A redirect is
+/// [`Error::Redirected`], never followed.
 pub async fn send(
     transport: &dyn Transport,
     request: HttpRequest,
     timeouts: &Timeouts,
     deadline: Deadline,
+    secrets: &Secrets,
 ) -> Result<Response, Error> {
+    // An event stream gains nothing from compression, and a compressed body is one a server
+    // can inflate past every limit: ask for none, whatever transport sends the request.
+    let mut request = request;
+    request
+        .headers
+        .insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
     let response = tokio::time::timeout_at(deadline.at, transport.send(request))
         .await
         .map_err(|_| timeouts.expired(deadline.kind))?
@@ -260,7 +319,7 @@ pub async fn send(
             response.status
         ),
     })?;
-    let body = Body::new(response.body);
+    let body = Body::new(response.body, &response.headers, secrets);
     if status.is_success() {
         return Ok(Response {
             status: status.as_u16(),
@@ -632,6 +691,18 @@ mod tests {
                 matches!(timeouts.expired(kind), Error::Timeout { kind: k, after } if k == kind && after == timeouts.length(kind))
             );
         }
+    }
+
+    #[test]
+    fn a_growing_body_buffer_doubles_but_never_past_its_cap() {
+        let max = 100;
+        let mut bytes = Vec::new();
+        for piece in [8, 8, 20, 30, 30] {
+            reserve_within(&mut bytes, piece, max);
+            bytes.extend(std::iter::repeat_n(0u8, piece));
+            assert!(bytes.capacity() <= max, "{}", bytes.capacity());
+        }
+        assert_eq!(bytes.len(), 96);
     }
 
     #[test]

@@ -32,12 +32,20 @@ impl ReqwestTransport {
     }
 
     /// The client the crate builds for itself: `connect` as its connect timeout, no redirects
-    /// (a redirect would carry the conversation to another origin), no Nagle delay.
+    /// (a redirect would carry the conversation to another origin), no decompression, no Nagle
+    /// delay.
     pub(crate) fn with_connect_timeout(connect: Duration) -> Result<Self, reqwest::Error> {
         let client = Client::builder()
             .connect_timeout(connect)
             .redirect(reqwest::redirect::Policy::none())
             .tcp_nodelay(true)
+            // Should another crate of the host's build turn on reqwest's decompression, this
+            // client still neither asks for nor inflates compressed bodies: an event stream gains
+            // nothing from it, and a compressed body can inflate past every limit.
+            .no_gzip()
+            .no_brotli()
+            .no_zstd()
+            .no_deflate()
             .user_agent(concat!("fireworks-provider/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(ReqwestTransport { client })

@@ -2,6 +2,7 @@
 //! finished stream.
 #![allow(dead_code)] // each test file uses a part
 
+pub mod gzip;
 pub mod server;
 
 use fireworks_provider::{ApiChunk, Error, ModelInfo, StreamDecoder};

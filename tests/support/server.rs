@@ -153,7 +153,8 @@ impl RecordedRequest {
 pub struct Reply {
     /// HTTP status code.
     pub status: u16,
-    /// Response headers (transfer-encoding: chunked is always added).
+    /// Response headers (transfer-encoding: chunked is added unless there is a content-length,
+    /// which makes the body's steps go out unframed).
     pub headers: Vec<(String, String)>,
     /// Body script, run in order.
     pub steps: Vec<Step>,
@@ -228,6 +229,12 @@ impl Reply {
         }
     }
 
+    /// 200 text/event-stream with `content-encoding: gzip`, whether the client asked for it or
+    /// not, the compressed body (see `support::gzip`) sent in pieces of 64 KiB.
+    pub fn gzip_sse(gzip: Vec<u8>) -> Reply {
+        Reply::sse_in_pieces(gzip, 64 * 1024).with_header("content-encoding", "gzip")
+    }
+
     /// Any status with a JSON (or any text) body sent whole, content-type application/json.
     pub fn json(status: u16, body: impl Into<String>) -> Reply {
         let body = body.into();
@@ -236,6 +243,12 @@ impl Reply {
             headers: vec![("content-type".into(), "application/json".into())],
             steps: vec![Step::Send(body.into_bytes())],
         }
+    }
+
+    /// Like [`Reply::json`], framed by a `content-length` instead of chunks.
+    pub fn json_with_length(status: u16, body: impl Into<String>) -> Reply {
+        let body = body.into();
+        Reply::json(status, body.clone()).with_header("content-length", &body.len().to_string())
     }
 
     /// `status` with this content type, the body sent one byte at a time with `pause` before
@@ -423,7 +436,21 @@ async fn send_reply(conn: &mut Conn, reply: &Reply) -> Outcome {
     for (name, value) in &reply.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
-    head.push_str("transfer-encoding: chunked\r\n\r\n");
+    let chunked = !reply
+        .headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("content-length"));
+    let frame = |bytes: &[u8]| -> Vec<u8> {
+        if chunked {
+            http_chunk(bytes)
+        } else {
+            bytes.to_vec()
+        }
+    };
+    if chunked {
+        head.push_str("transfer-encoding: chunked\r\n");
+    }
+    head.push_str("\r\n");
     if !conn.write(head.as_bytes()).await {
         return Outcome::ClientGone;
     }
@@ -431,14 +458,16 @@ async fn send_reply(conn: &mut Conn, reply: &Reply) -> Outcome {
         let alive = match step {
             // An empty chunk would end the body early, so skip it.
             Step::Send(bytes) if bytes.is_empty() => true,
-            Step::Send(bytes) => conn.write(&http_chunk(bytes)).await,
+            Step::Send(bytes) if chunked => conn.write(&http_chunk(bytes)).await,
+            // Unframed, the bytes go out as they are (not copied: a large body stays one).
+            Step::Send(bytes) => conn.write(bytes).await,
             Step::Wait(d) => conn.watching(tokio::time::sleep(*d)).await,
             Step::WaitFor(gate) => conn.watching(gate.pass()).await,
             // Only returns once the client hangs up.
             Step::Stall => conn.watching(std::future::pending()).await,
             Step::Reset => return Outcome::Reset,
             Step::SendRepeated(bytes, times) => {
-                let chunk = http_chunk(bytes);
+                let chunk = frame(bytes);
                 let mut alive = true;
                 for _ in 0..*times {
                     if !conn.write(&chunk).await {
@@ -450,7 +479,7 @@ async fn send_reply(conn: &mut Conn, reply: &Reply) -> Outcome {
             }
             Step::SendEvery(pause, bytes) => loop {
                 if !conn.watching(tokio::time::sleep(*pause)).await
-                    || !conn.write(&http_chunk(bytes)).await
+                    || !conn.write(&frame(bytes)).await
                 {
                     break false;
                 }
@@ -460,7 +489,7 @@ async fn send_reply(conn: &mut Conn, reply: &Reply) -> Outcome {
             return Outcome::ClientGone;
         }
     }
-    if conn.write(b"0\r\n\r\n").await {
+    if !chunked || conn.write(b"0\r\n\r\n").await {
         Outcome::Done
     } else {
         Outcome::ClientGone
