@@ -42,8 +42,11 @@ pub struct ApiError {
     pub message: String,
     /// The server's error code (`"NOT_FOUND"`, `"invalid_request_error"`, `"401"`, ...).
     pub code: Option<String>,
-    /// The server's request id, for support tickets.
+    /// The server's request id, for support tickets: from the error body, else from the
+    /// response's `x-request-id` header.
     pub request_id: Option<String>,
+    /// The model id the request sent, on errors about the model ([`Error::ModelNotFound`]).
+    pub model: Option<String>,
 }
 
 impl ApiError {
@@ -55,6 +58,7 @@ impl ApiError {
             message: bounded(message.into()),
             code: None,
             request_id: None,
+            model: None,
         }
     }
 
@@ -67,6 +71,12 @@ impl ApiError {
     /// Sets [`ApiError::request_id`].
     pub fn with_request_id(mut self, id: impl Into<String>) -> Self {
         self.request_id = Some(bounded(id.into()));
+        self
+    }
+
+    /// Sets [`ApiError::model`].
+    pub fn with_model(mut self, model: impl Into<String>) -> Self {
+        self.model = Some(bounded(model.into()));
         self
     }
 
@@ -91,6 +101,7 @@ impl ApiError {
                 message: raw_message(status, body),
                 code: None,
                 request_id: None,
+                model: None,
             },
         }
     }
@@ -128,6 +139,7 @@ impl ApiError {
             message: bounded(message.unwrap_or_else(|| error.to_string())),
             code: code.map(bounded),
             request_id: text(value.get("request_id")).map(bounded),
+            model: None,
         })
     }
 }
@@ -206,8 +218,9 @@ pub enum Error {
     /// The key was refused (401, or 403 for a reason other than an unknown model).
     #[error("authentication failed: {0}")]
     Auth(ApiError),
-    /// The model id is unknown, inaccessible or not deployed (404, or 403 saying so).
-    #[error("model not found: {0}")]
+    /// The model id is unknown, inaccessible or not deployed (404, or 403 saying so). The
+    /// message names the model id as sent ([`ApiError::model`]).
+    #[error("{}", model_not_found(.0))]
     ModelNotFound(ApiError),
     /// Too many requests, or the account is over its quota (429).
     #[error("rate limited: {error}")]
@@ -245,8 +258,13 @@ pub enum Error {
     /// The connection could not be made or broke before the response began.
     #[error("network error: {message}")]
     Network {
-        /// What failed, without any header.
+        /// What failed, in one sentence ending with the deepest cause ("could not connect to
+        /// 127.0.0.1:8080: Connection refused (os error 111)"), without any header.
         message: String,
+        /// The transport's own error, whose `source()` chain holds every cause; reachable
+        /// through [`std::error::Error::source`] on this error.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// One of the provider's timeouts fired.
     #[error("timed out after {after:?} {kind}")]
@@ -317,6 +335,13 @@ impl Error {
     }
 }
 
+fn model_not_found(error: &ApiError) -> String {
+    match &error.model {
+        Some(model) => format!("model {model:?} not found: {error}"),
+        None => format!("model not found: {error}"),
+    }
+}
+
 fn refusal(message_index: Option<usize>, rule: &str) -> String {
     match message_index {
         Some(index) => format!("request refused before sending: message {index}: {rule}"),
@@ -362,6 +387,7 @@ mod tests {
                 message: "x".into(),
                 code: None,
                 request_id: None,
+                model: None,
             })
         };
         for status in [408, 500, 502, 503, 504, 520, 522, 529] {

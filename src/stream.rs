@@ -131,8 +131,12 @@ async fn read_first_event(
     timeouts: Timeouts,
 ) -> Result<FirstEvent, Error> {
     let status = response.status().as_u16();
+    // The server's id of this request comes first, before anything decoded.
+    let mut chunks: Vec<ApiChunk> = http::request_id(response.headers())
+        .map(ApiChunk::RequestId)
+        .into_iter()
+        .collect();
     let mut body = Body::new(response);
-    let mut chunks = Vec::new();
     loop {
         let (result, ended) = match body.next(deadline, &timeouts).await? {
             Some(bytes) => (decoder.push(&bytes, &mut chunks), false),
@@ -242,7 +246,7 @@ impl Reading {
             Err(error) => {
                 let events = self.decoder.events();
                 let result = self.decoder.finish(out).map_err(|_| match error {
-                    Error::Network { message } => Error::StreamInterrupted {
+                    Error::Network { message, .. } => Error::StreamInterrupted {
                         message: format!("the connection failed after {events} events: {message}"),
                     },
                     other => other,

@@ -37,6 +37,8 @@ pub struct Turn {
     pub usage: Option<Usage>,
     /// Why the turn ended.
     pub finish: FinishReason,
+    /// The server's id of the request ([`ApiChunk::RequestId`]), when its response carried one.
+    pub request_id: Option<String>,
 }
 
 impl Turn {
@@ -80,6 +82,7 @@ pub struct TurnBuilder {
     tool_calls: Vec<ToolCall>,
     usage: Option<Usage>,
     finish: Option<FinishReason>,
+    request_id: Option<String>,
 }
 
 impl TurnBuilder {
@@ -112,6 +115,7 @@ impl TurnBuilder {
             }
             ApiChunk::Usage(usage) => self.usage = Some(usage.clone()),
             ApiChunk::Finish(reason) => self.finish = Some(reason.clone()),
+            ApiChunk::RequestId(id) => self.request_id = Some(id.clone()),
             ApiChunk::Retrying { .. } | ApiChunk::ToolCallDelta { .. } => {}
         }
     }
@@ -130,6 +134,7 @@ impl TurnBuilder {
             tool_calls: self.tool_calls,
             usage: self.usage,
             finish,
+            request_id: self.request_id,
         })
     }
 }
@@ -175,6 +180,7 @@ mod tests {
                 delay: Duration::ZERO,
                 reason: "503".into(),
             },
+            ApiChunk::RequestId("req-7".into()),
             ApiChunk::Reasoning("a".into()),
             ApiChunk::Reasoning("b".into()),
             ApiChunk::Text("c".into()),
@@ -202,6 +208,7 @@ mod tests {
         assert_eq!(turn.tool_calls.len(), 1);
         assert_eq!(turn.usage, Some(Usage::new(10, 5)));
         assert_eq!(turn.finish, FinishReason::ToolCalls);
+        assert_eq!(turn.request_id.as_deref(), Some("req-7"));
     }
 
     #[test]
