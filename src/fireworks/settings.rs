@@ -386,7 +386,7 @@ impl fmt::Debug for FireworksSettings {
 struct PricesField {
     input: f64,
     output: f64,
-    #[serde(default)]
+    #[serde(default, alias = "cacheRead")]
     cache_read: Option<f64>,
 }
 
