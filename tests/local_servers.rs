@@ -127,7 +127,7 @@ async fn a_model_the_server_does_not_serve_is_named_as_sent() {
     let Error::ModelNotFound(api) = &error else {
         panic!("{error:?}")
     };
-    assert_eq!(api.model.as_deref(), Some("qwen3-8b"), "trimmed, as sent");
+    assert_eq!(api.model(), Some("qwen3-8b"), "trimmed, as sent");
     assert_eq!(api.request_id.as_deref(), Some("vllm-req-1"));
     assert!(
         error
