@@ -84,16 +84,13 @@ fn live_settings(args: &Args) -> Result<Option<FireworksSettings>, Error> {
     if env("FIREWORKS_API_KEY").is_none() && base_url.is_none() {
         return Ok(None);
     }
+    // A local OpenAI-compatible server usually wants no key: none is needed off Fireworks.
     let settings = FireworksSettings::from_lookup(|name| match name {
-        // A local OpenAI-compatible server usually wants no key, but the settings need one.
-        "FIREWORKS_API_KEY" => env(name).or_else(|| Some("none".to_owned())),
+        "FIREWORKS_BASE_URL" => base_url.clone(),
         "FIREWORKS_MODEL_ID" => args.model.clone().or_else(|| env(name)),
         _ => env(name),
     })?;
-    Ok(Some(match &args.base_url {
-        Some(url) => settings.with_base_url(url),
-        None => settings,
-    }))
+    Ok(Some(settings))
 }
 
 #[tokio::main]
@@ -121,8 +118,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         Some(settings) => (settings, None),
         None => {
             eprintln!(
-                "(offline replay of a recorded DeepSeek R1 stream through the real provider on a \
-                 loopback port; set FIREWORKS_API_KEY to go live)"
+                "(offline replay: whatever the prompt, this plays back one recorded DeepSeek R1 \
+                 answer through the real provider on a loopback port; set FIREWORKS_API_KEY to \
+                 go live)"
             );
             let mut reply = Reply::sse_in_pieces(RECORDED_STREAM, 97);
             // A short pause after each piece, so the replay visibly streams.

@@ -32,10 +32,14 @@ pub const DEFAULT_MODEL_ID: &str = "accounts/fireworks/models/kimi-k2p6";
 /// `model_id`, `base_url`, `max_tokens`, `context_window`, `supports_images`,
 /// `reasoning_style`, `send_reasoning_back`, `cache_affinity`, `cache_isolation_key`,
 /// `max_event_bytes`, `headers` (an object of strings), `prices` (`{"input", "output",
-/// "cache_read"}`, USD per million tokens) and `options` (a [`RequestOptions`] object), with Cline's Fireworks field names accepted too: `fireworksApiKey`,
-/// `fireworksModelId`, `fireworksModelMaxCompletionTokens` (max tokens) and
-/// `fireworksModelMaxTokens` (context window). An unknown field or a bad value is an error naming
-/// the field. The key is read, never serialized back.
+/// "cache_read"}`, USD per million tokens) and `options` (a [`RequestOptions`] object), each
+/// also in camelCase (`apiKey`, `baseUrl`, `maxTokens`, `cacheRead`, ...), with Cline's
+/// Fireworks field names accepted too: `fireworksApiKey`, `fireworksModelId`,
+/// `fireworksModelMaxCompletionTokens` (max tokens) and `fireworksModelMaxTokens` (context
+/// window). An unknown field, a field given twice, or a bad value is an error naming the field
+/// as the configuration spells it. The key may be left out for any server but
+/// `api.fireworks.ai` (no `Authorization` header is sent then). The key is read, never
+/// serialized back.
 ///
 /// ```
 /// use fireworks_provider::FireworksSettings;

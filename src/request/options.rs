@@ -180,8 +180,9 @@ impl<'de> Deserialize<'de> for ResponseFormat {
 /// assert_eq!(options.temperature, Some(0.2));
 /// ```
 ///
-/// It also deserializes from a host's configuration (JSON, TOML, ...) with these field names;
-/// an unknown field or a bad value is an error naming the field.
+/// It also deserializes from a host's configuration (JSON, TOML, ...) with these field names,
+/// each also in camelCase (`topP`, `toolChoice`, `conversationTokens`, ...); an unknown field or
+/// a bad value is an error naming the field as the configuration spells it.
 #[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RequestOptions {
