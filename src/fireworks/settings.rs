@@ -104,7 +104,8 @@ impl FireworksSettings {
     }
 
     /// FIREWORKS_API_KEY, plus FIREWORKS_MODEL_ID, FIREWORKS_BASE_URL, FIREWORKS_MAX_TOKENS and
-    /// FIREWORKS_CONTEXT_WINDOW when set. A bad value is an [`Error::Config`] naming the
+    /// FIREWORKS_CONTEXT_WINDOW when set. The key may be unset when FIREWORKS_BASE_URL points
+    /// anywhere but `api.fireworks.ai`. A bad value is an [`Error::Config`] naming the
     /// variable.
     pub fn from_env() -> Result<Self, Error> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -632,6 +633,20 @@ mod tests {
             assert!(message.contains(expected), "{vars:?}: {message}");
             assert!(!message.contains("fw_se"), "the key leaked: {message}");
         }
+    }
+
+    #[test]
+    fn the_key_may_be_left_out_off_fireworks_only() {
+        let local = from(&[("FIREWORKS_BASE_URL", "http://127.0.0.1:8080/v1")]).unwrap();
+        assert_eq!(local.api_key.expose_secret(), "");
+        let message = config_error(from(&[(
+            "FIREWORKS_BASE_URL",
+            "https://API.fireworks.ai/inference/v1",
+        )]));
+        assert!(
+            message.starts_with("FIREWORKS_API_KEY is missing or empty: api.fireworks.ai"),
+            "{message}"
+        );
     }
 
     #[test]
