@@ -504,7 +504,7 @@ fn network_error(err: reqwest::Error) -> Error {
             None => "could not connect to the server".to_owned(),
         }
     } else if err.is_body() || err.is_decode() {
-        "the connection failed while reading the response".to_owned()
+        "reading the response failed".to_owned()
     } else if err.is_timeout() {
         "the request timed out".to_owned()
     } else {
