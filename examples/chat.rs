@@ -94,16 +94,13 @@ fn live_settings(args: &Args) -> Result<Option<FireworksSettings>, Error> {
     if env("FIREWORKS_API_KEY").is_none() && base_url.is_none() {
         return Ok(None);
     }
+    // A local OpenAI-compatible server usually wants no key: none is needed off Fireworks.
     let settings = FireworksSettings::from_lookup(|name| match name {
-        // A local OpenAI-compatible server usually wants no key, but the settings need one.
-        "FIREWORKS_API_KEY" => env(name).or_else(|| Some("none".to_owned())),
+        "FIREWORKS_BASE_URL" => base_url.clone(),
         "FIREWORKS_MODEL_ID" => args.model.clone().or_else(|| env(name)),
         _ => env(name),
     })?;
-    Ok(Some(match &args.base_url {
-        Some(url) => settings.with_base_url(url),
-        None => settings,
-    }))
+    Ok(Some(settings))
 }
 
 #[tokio::main]

@@ -1,10 +1,11 @@
 //! Reading a host's configuration object (JSON, TOML, or any serde format) field by field, so
-//! that every error names the field it is about: an unknown field, a field given twice under
-//! two of its names, or a value of the wrong kind.
+//! that every error names the field it is about, as the configuration spells it: an unknown
+//! field, a field given twice under two of its names, or a value of the wrong kind.
 //!
 //! `FireworksSettings` and `RequestOptions` deserialize through [`Fields`]: the object is read
-//! into a map first, then each known field is taken out under its names (the canonical one and
-//! any aliases), and whatever is left is an unknown field.
+//! into a map first, then each known field is taken out under its names (the canonical
+//! snake_case one, its camelCase twin, and any aliases), and whatever is left is an unknown
+//! field.
 //!
 //! The object is read into the map by [`Fields::read`], which refuses what a JSON map cannot
 //! hold: a NaN or an infinity (TOML has them), which `serde_json::Map` would turn into `null`
@@ -19,8 +20,10 @@ use serde_json::{Map, Value};
 /// The fields of one configuration object, taken out one by one.
 pub(crate) struct Fields {
     map: Map<String, Value>,
-    /// Every name taken so far, for the "unknown field" message.
-    known: Vec<&'static str>,
+    /// Every name accepted so far, for the "unknown field" message.
+    known: Vec<String>,
+    /// The canonical name of each field present, and the name it was given under.
+    written: Vec<(&'static str, String)>,
 }
 
 impl Fields {
@@ -28,6 +31,7 @@ impl Fields {
         Fields {
             map,
             known: Vec::new(),
+            written: Vec::new(),
         }
     }
 
@@ -40,32 +44,54 @@ impl Fields {
         }
     }
 
-    /// The value of the field called by any of `names` (the first is the canonical name),
-    /// read as a `T`; `None` when absent or `null`. Two of the names at once is an error.
+    /// The value of the field called by any of `names` (the first is the canonical snake_case
+    /// name, whose camelCase twin is accepted too), read as a `T`; `None` when absent or
+    /// `null`. Two of the names at once is an error.
     pub(crate) fn take<T: DeserializeOwned>(
         &mut self,
         names: &[&'static str],
     ) -> Result<Option<T>, String> {
-        self.known.extend_from_slice(names);
-        let mut found: Option<(&str, Value)> = None;
-        for name in names {
-            if let Some(value) = self.map.remove(*name) {
+        let canonical = names[0];
+        let camel = camel_case(canonical);
+        let mut accepted: Vec<String> = vec![canonical.to_owned()];
+        if camel != canonical {
+            accepted.push(camel);
+        }
+        accepted.extend(names[1..].iter().map(|name| (*name).to_owned()));
+        let mut found: Option<(String, Value)> = None;
+        for name in &accepted {
+            if let Some(value) = self.map.remove(name) {
                 if let Some((first, _)) = &found {
                     return Err(format!("field `{first}` is given twice (also as `{name}`)"));
                 }
-                found = Some((name, value));
+                found = Some((name.clone(), value));
             }
         }
-        match found {
-            None | Some((_, Value::Null)) => Ok(None),
-            Some((name, value)) => serde_json::from_value(value)
+        self.known.extend(accepted);
+        let Some((name, value)) = found else {
+            return Ok(None);
+        };
+        self.written.push((canonical, name.clone()));
+        match value {
+            Value::Null => Ok(None),
+            value => serde_json::from_value(value)
                 .map(Some)
                 .map_err(|err| format!("field `{name}`: {err}")),
         }
     }
 
+    /// The name the field `canonical` was given under (the canonical name itself when it was
+    /// not given), for the errors of checks made after reading.
+    pub(crate) fn written(&self, canonical: &'static str) -> String {
+        self.written
+            .iter()
+            .find(|(name, _)| *name == canonical)
+            .map_or(canonical, |(_, written)| written.as_str())
+            .to_owned()
+    }
+
     /// Fails on the first field no `take` asked for.
-    pub(crate) fn finish(self) -> Result<(), String> {
+    pub(crate) fn finish(&self) -> Result<(), String> {
         match self.map.keys().next() {
             None => Ok(()),
             Some(unknown) => Err(format!(
@@ -171,6 +197,23 @@ impl<'de> Visitor<'de> for Setting<'_> {
     }
 }
 
+/// `snake_case` as `camelCase` (`max_tokens` → `maxTokens`).
+pub(crate) fn camel_case(snake: &str) -> String {
+    let mut camel = String::with_capacity(snake.len());
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            camel.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            camel.push(c);
+        }
+    }
+    camel
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,5 +252,39 @@ mod tests {
             err.starts_with("unknown field `typo`; known fields: a"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_camel_case_twin_is_accepted_and_errors_use_the_name_written() {
+        let mut f = fields(json!({"maxTokens": 5, "topP": "high"}));
+        assert_eq!(f.take::<u32>(&["max_tokens"]), Ok(Some(5)));
+        assert_eq!(f.written("max_tokens"), "maxTokens");
+        assert_eq!(
+            f.written("seed"),
+            "seed",
+            "a field not given keeps its own name"
+        );
+        let err = f.take::<f32>(&["top_p"]).unwrap_err();
+        assert!(err.starts_with("field `topP`: invalid type"), "{err}");
+        let mut f = fields(json!({"max_tokens": 1, "maxTokens": 2}));
+        let err = f.take::<u32>(&["max_tokens"]).unwrap_err();
+        assert_eq!(
+            err,
+            "field `max_tokens` is given twice (also as `maxTokens`)"
+        );
+        let mut f = fields(json!({"typo": 1}));
+        f.take::<u32>(&["max_tokens"]).unwrap();
+        let err = f.finish().unwrap_err();
+        assert!(
+            err.ends_with("known fields: max_tokens, maxTokens"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn camel_case_of_every_shape() {
+        assert_eq!(camel_case("api_key"), "apiKey");
+        assert_eq!(camel_case("send_reasoning_back"), "sendReasoningBack");
+        assert_eq!(camel_case("seed"), "seed");
     }
 }

@@ -142,8 +142,12 @@ async fn read_first_event(
     timeouts: Timeouts,
 ) -> Result<FirstEvent, Error> {
     let status = response.status;
+    // The server's id of this request comes first, before anything decoded.
+    let mut chunks: Vec<ApiChunk> = http::request_id(&response.headers)
+        .map(ApiChunk::RequestId)
+        .into_iter()
+        .collect();
     let mut body = response.body;
-    let mut chunks = Vec::new();
     loop {
         let (result, ended) = match body.next(deadline, &timeouts).await? {
             Some(bytes) => (decoder.push(&bytes, &mut chunks), false),
@@ -172,9 +176,13 @@ impl Session {
     async fn next(&mut self) -> Option<Result<ApiChunk, Error>> {
         loop {
             if let Some(mut chunk) = self.pending.pop_front() {
-                if let ApiChunk::Finish(FinishReason::Other(reason)) = &mut chunk {
-                    // A reason the crate does not know is the server's words, not the model's.
-                    self.secrets.scrub(reason);
+                match &mut chunk {
+                    // The server's words, not the model's: a reason the crate does not know, a
+                    // request id from a header.
+                    ApiChunk::Finish(FinishReason::Other(text)) | ApiChunk::RequestId(text) => {
+                        self.secrets.scrub(text);
+                    }
+                    _ => {}
                 }
                 self.record(&chunk);
                 return Some(Ok(chunk));
@@ -270,7 +278,7 @@ impl Reading {
             Err(error) => {
                 let events = self.decoder.events();
                 let result = self.decoder.finish(out).map_err(|_| match error {
-                    Error::Network { message } => Error::StreamInterrupted {
+                    Error::Network { message, .. } => Error::StreamInterrupted {
                         message: format!("the connection failed after {events} events: {message}"),
                     },
                     other => other,

@@ -456,3 +456,148 @@ fn settings_come_from_toml_with_errors_naming_the_field() {
     assert!(twice.contains("given twice"), "{twice}");
     assert!(!twice.contains("k2"), "{twice}");
 }
+
+/// Every setting, by its snake_case name, with a value that is not its default.
+fn every_setting() -> Vec<(&'static str, serde_json::Value)> {
+    vec![
+        ("api_key", json!("fw_every")),
+        ("model_id", json!("qwen3-8b")),
+        ("base_url", json!("http://127.0.0.1:8000/v1")),
+        ("max_tokens", json!(1000)),
+        ("context_window", json!(32768)),
+        ("supports_images", json!(false)),
+        ("reasoning_style", json!("think_tags")),
+        ("send_reasoning_back", json!(true)),
+        ("cache_affinity", json!(false)),
+        ("cache_isolation_key", json!("tenant-7")),
+        ("max_event_bytes", json!(65536)),
+        ("headers", json!({"x-team": "core"})),
+        (
+            "options",
+            json!({"top_p": 0.9, "tool_call_deltas": true, "conversation_tokens": 12}),
+        ),
+        (
+            "prices",
+            json!({"input": 0.5, "output": 2.0, "cache_read": 0.1}),
+        ),
+    ]
+}
+
+/// `snake_case` → `camelCase`, written out here so the test does not share the crate's code.
+fn camel(name: &str) -> String {
+    let mut parts = name.split('_');
+    let mut out = parts.next().unwrap().to_owned();
+    for part in parts {
+        out.push_str(&part[..1].to_uppercase());
+        out.push_str(&part[1..]);
+    }
+    out
+}
+
+/// The settings as a configuration object, every name (nested ones too) in camelCase or not.
+fn config(camel_case: bool) -> serde_json::Value {
+    fn rename(value: &serde_json::Value, camel_case: bool, nested: bool) -> serde_json::Value {
+        match value {
+            serde_json::Value::Object(map) if nested => serde_json::Value::Object(
+                map.iter()
+                    .map(|(k, v)| {
+                        let key = if camel_case { camel(k) } else { k.clone() };
+                        (key, v.clone())
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+    let map = every_setting()
+        .into_iter()
+        .map(|(name, value)| {
+            let key = if camel_case {
+                camel(name)
+            } else {
+                name.to_owned()
+            };
+            // Header names are the host's own: never renamed.
+            let nested = name == "options" || name == "prices";
+            (key, rename(&value, camel_case, nested))
+        })
+        .collect();
+    serde_json::Value::Object(map)
+}
+
+#[test]
+fn every_setting_is_read_in_snake_and_camel_case_from_json_and_toml() {
+    let snake: FireworksSettings = serde_json::from_value(config(false)).unwrap();
+    let shown = format!("{snake:?}");
+    assert_ne!(
+        shown,
+        format!("{:?}", FireworksSettings::new("k", "qwen3-8b")),
+        "the values were read"
+    );
+    assert!(shown.contains("top_p: Some(0.9)"), "{shown}");
+    let camel_config = config(true);
+    assert!(camel_config.get("maxEventBytes").is_some());
+    let from_json: FireworksSettings = serde_json::from_value(camel_config.clone()).unwrap();
+    assert_eq!(format!("{from_json:?}"), shown);
+    for config in [config(false), camel_config] {
+        let text = toml::to_string(&config).unwrap();
+        let from_toml: FireworksSettings = toml::from_str(&text).unwrap();
+        assert_eq!(format!("{from_toml:?}"), shown, "{text}");
+    }
+}
+
+#[test]
+fn a_bad_value_is_named_as_the_configuration_spells_it() {
+    let error = |text: &str| {
+        toml::from_str::<FireworksSettings>(text)
+            .unwrap_err()
+            .to_string()
+    };
+    for (text, expected) in [
+        (
+            "apiKey = \"k\"\nmaxTokens = 0\n",
+            "maxTokens must be at least 1",
+        ),
+        (
+            "apiKey = \"k\"\nmax_tokens = 0\n",
+            "max_tokens must be at least 1",
+        ),
+        (
+            "apiKey = \"k\"\nfireworksModelMaxCompletionTokens = 9\nfireworksModelMaxTokens = 5\n",
+            "fireworksModelMaxCompletionTokens (9) is larger than fireworksModelMaxTokens (5)",
+        ),
+        (
+            "apiKey = \"k\"\nbaseUrl = \"ftp://x\"\n",
+            "baseUrl must be an http(s) URL",
+        ),
+        (
+            "apiKey = \"k\"\nmodelId = \" \"\n",
+            "modelId must not be empty",
+        ),
+        (
+            "apiKey = \"k\"\n[options]\ntopP = 2.0\n",
+            "topP must be a finite number",
+        ),
+        (
+            "apiKey = \"k\"\n[options]\ncacheKey = \"\"\n",
+            "cacheKey is empty",
+        ),
+        (
+            "apiKey = \"k\"\n[prices]\ninput = -1.0\noutput = 1.0\n",
+            "prices must be finite",
+        ),
+        (
+            "apiKey = \"k\"\nmaxTokens = \"lots\"\n",
+            "field `maxTokens`",
+        ),
+        (
+            "fireworksApiKey = \"\"\n",
+            "fireworksApiKey is missing or empty",
+        ),
+    ] {
+        let message = error(text);
+        assert!(message.contains(expected), "{text}: {message}");
+    }
+    let both = error("max_tokens = 1\nmaxTokens = 2\n");
+    assert!(both.contains("given twice"), "{both}");
+}

@@ -262,6 +262,85 @@ async fn refresh_model_info_fills_an_unknown_model_from_the_listing() {
     assert!(info.supports_images && !info.supports_tools);
 }
 
+/// The recorded listing `tests/fixtures/servers/<name>.json`, served as a `/models` answer.
+fn recorded_listing(name: &str) -> Reply {
+    let path = format!(
+        "{}/tests/fixtures/servers/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    Reply::json(200, std::fs::read_to_string(&path).unwrap())
+}
+
+/// A keyless provider for `model` at the loopback server, as a host of a local server sets
+/// it up.
+fn local_provider(server: &TestServer, model: &str) -> FireworksProvider {
+    let config = json!({"baseUrl": server.base_url(), "modelId": model});
+    let settings: FireworksSettings = serde_json::from_value(config).unwrap();
+    FireworksProvider::new(settings.with_retry_policy(RetryPolicy::none())).unwrap()
+}
+
+#[tokio::test]
+async fn refresh_model_info_reads_each_servers_listing() {
+    for (fixture, model, context_window) in [
+        // llama.cpp: the context the server runs with, not the one the model was trained for.
+        ("llamacpp_models", "qwen3-0.6b", 8192),
+        // ... by an alias too, and by any name (it serves one model whatever the name).
+        ("llamacpp_models", "qwen3", 8192),
+        ("llamacpp_models", "whatever-the-host-calls-it", 8192),
+        // An older llama.cpp lists only the trained context.
+        (
+            "llamacpp_models_n_ctx_train",
+            "gemma-3-1b-it-Q4_K_M.gguf",
+            32_768,
+        ),
+        ("vllm_models", "Qwen/Qwen3-8B", 32_768),
+        ("vllm_models", "my-lora", 32_768),
+    ] {
+        let server = TestServer::start(vec![recorded_listing(fixture)]).await;
+        let mut provider = local_provider(&server, model);
+        let info = provider.refresh_model_info().await.unwrap();
+        assert_eq!(info.context_window, context_window, "{fixture}: {model}");
+        assert_eq!(info.id, model, "the id sent stays the host's");
+    }
+    // vLLM serves only the names it lists.
+    let server = TestServer::start(vec![recorded_listing("vllm_models")]).await;
+    let mut provider = local_provider(&server, "Qwen/Qwen3-4B");
+    let info = provider.refresh_model_info().await.unwrap();
+    assert_eq!(info.context_window, ModelInfo::DEFAULT_CONTEXT_WINDOW);
+}
+
+#[tokio::test]
+async fn list_models_lists_llamacpps_model_once_with_its_context() {
+    let server = TestServer::start(vec![recorded_listing("llamacpp_models")]).await;
+    let models = local_provider(&server, "qwen3-0.6b")
+        .list_models()
+        .await
+        .unwrap();
+    assert_eq!(models.len(), 1, "{models:?}");
+    assert_eq!(models[0].id, "qwen3-0.6b");
+    assert_eq!(models[0].context_length, Some(8192));
+    assert_eq!(models[0].aliases, ["qwen3"]);
+    assert_eq!(models[0].owned_by.as_deref(), Some("llamacpp"));
+    // Only the Ollama-style list: still read.
+    let server = TestServer::start(vec![Reply::json(
+        200,
+        json!({"models": [{"name": "a", "model": "a"}]}).to_string(),
+    )])
+    .await;
+    let models = local_provider(&server, "a").list_models().await.unwrap();
+    assert_eq!(models[0].id, "a");
+    // Neither list: an error saying so.
+    let server = TestServer::start(vec![Reply::json(200, "{}")]).await;
+    let err = local_provider(&server, "a")
+        .list_models()
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("neither `data` nor `models`"),
+        "{err}"
+    );
+}
+
 #[tokio::test]
 async fn refresh_model_info_leaves_known_and_unlisted_models_alone() {
     let server = TestServer::start(vec![listing(json!([

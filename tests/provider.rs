@@ -244,6 +244,12 @@ async fn every_error_body_becomes_its_typed_error() {
             error.to_string().contains(api.message.as_str()),
             "{name}: Display shows the message"
         );
+        if let Error::ModelNotFound(api) = &error {
+            // The model as sent (the bare name expanded on Fireworks' endpoint) is named.
+            let sent = "accounts/fireworks/models/kimi-k2p6";
+            assert_eq!(api.model(), Some(sent), "{name}");
+            assert!(error.to_string().contains(sent), "{name}: {error}");
+        }
         if let Some(expected_prompt) = expected.get("prompt_tokens") {
             let Error::ContextWindowExceeded {
                 prompt_tokens,

@@ -3,7 +3,9 @@
 //! Unknown keys are ignored (`raw_output`, `perf_metrics`, ...), missing fields and `null`s are
 //! tolerated, `choices` may be empty (usage-only chunks) and `finish_reason` may be any string.
 //! Strings are borrowed from the event's text where they hold no escapes, and only the first
-//! choice is kept, so a plain text delta costs no allocation here.
+//! choice is kept, so a plain text delta costs no allocation here. A delta's `content` is a
+//! string, or (Mistral's shape) an array of parts: text parts are answer, thinking parts
+//! reasoning, other parts skipped ([`WireContent`]).
 //!
 //! Two readers fill the same wire types: [`fast`], hand-written, for the usual shape of an
 //! event, and serde (the derives below) for everything it leaves: error events, odd shapes and
@@ -57,9 +59,9 @@ pub struct WireChoice<'a> {
 /// The new content of one chunk.
 #[derive(Debug, PartialEq, Deserialize)]
 pub struct WireDelta<'a> {
-    /// Answer text (possibly with inline `<think>` reasoning).
-    #[serde(default, borrow, deserialize_with = "optional_str")]
-    pub content: Option<Cow<'a, str>>,
+    /// Answer text (possibly with inline `<think>` reasoning), or parts of answer and reasoning.
+    #[serde(default, borrow, deserialize_with = "optional_content")]
+    pub content: Option<WireContent<'a>>,
     /// Reasoning sent beside the content (Fireworks, DeepSeek, older vLLM).
     #[serde(default, borrow, deserialize_with = "optional_str")]
     pub reasoning_content: Option<Cow<'a, str>>,
@@ -70,6 +72,100 @@ pub struct WireDelta<'a> {
     /// Tool-call fragments.
     #[serde(default, borrow)]
     pub tool_calls: Option<Vec<WireToolCall<'a>>>,
+}
+
+/// A delta's `content`.
+#[derive(Debug, PartialEq)]
+pub enum WireContent<'a> {
+    /// The usual form, a string: answer text (possibly with inline `<think>` reasoning).
+    Text(Cow<'a, str>),
+    /// Mistral's form, an array of parts, in order: `{"type":"text","text":..}` parts are
+    /// answer, `{"type":"thinking","thinking":[{"type":"text","text":..}]}` parts reasoning.
+    /// Parts of other types, and parts with no text, are left out.
+    Parts(Vec<ContentPart<'a>>),
+}
+
+/// One part of a [`WireContent::Parts`] content that carries text.
+#[derive(Debug, PartialEq)]
+pub enum ContentPart<'a> {
+    /// Answer text.
+    Answer(Cow<'a, str>),
+    /// Reasoning text.
+    Reasoning(Cow<'a, str>),
+}
+
+/// One element of a content array as sent: its type, and its text wherever that type keeps
+/// it (`text`, or `thinking` as a string or an array of text parts).
+#[derive(Deserialize)]
+struct RawPart<'a> {
+    #[serde(default, rename = "type", borrow, deserialize_with = "optional_str")]
+    kind: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    text: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    thinking: Option<&'a RawValue>,
+}
+
+/// How deeply parts may nest: a thinking part holds text parts, and nothing deeper is read.
+#[derive(Clone, Copy, PartialEq)]
+enum PartLevel {
+    Top,
+    InThinking,
+}
+
+/// Reads a content array's parts (`text` is the array's JSON) into `out`, in order; parts
+/// with empty text are left out.
+fn read_parts<'a>(
+    text: &'a str,
+    level: PartLevel,
+    out: &mut Vec<ContentPart<'a>>,
+) -> Result<(), String> {
+    let parts: Vec<RawPart<'a>> = serde_json::from_str(text).map_err(|err| err.to_string())?;
+    for part in parts {
+        let (reasoning, raw) = match (part.kind.as_deref(), level) {
+            (Some("text"), PartLevel::Top) => (false, part.text),
+            (Some("text"), PartLevel::InThinking) => (true, part.text),
+            (Some("thinking"), PartLevel::Top) => match part.thinking {
+                Some(inner) if inner.get().starts_with('[') => {
+                    read_parts(inner.get(), PartLevel::InThinking, out)?;
+                    continue;
+                }
+                inner => (true, inner),
+            },
+            // Images, references, and anything else without text of its own.
+            _ => continue,
+        };
+        let Some(raw) = raw else { continue };
+        let text = string_value(raw.get())?;
+        if !text.is_empty() {
+            out.push(if reasoning {
+                ContentPart::Reasoning(text)
+            } else {
+                ContentPart::Answer(text)
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `content`: a string, an array of parts, or absent (`null`).
+fn optional_content<'de: 'a, 'a, D>(deserializer: D) -> Result<Option<WireContent<'a>>, D::Error>
+where
+    D: de::Deserializer<'de>,
+{
+    let Some(raw) = Option::<&'a RawValue>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let text = raw.get();
+    if text.starts_with('[') {
+        let mut parts = Vec::new();
+        read_parts(text, PartLevel::Top, &mut parts)
+            .map_err(|err| de::Error::custom(format!("content parts: {err}")))?;
+        return Ok(Some(WireContent::Parts(parts)));
+    }
+    string_value(text)
+        .map(|text| Some(WireContent::Text(text)))
+        .map_err(de::Error::custom)
 }
 
 /// One tool-call fragment.
@@ -186,17 +282,20 @@ where
     let Some(raw) = Option::<&'a RawValue>::deserialize(deserializer)? else {
         return Ok(None);
     };
-    let text = raw.get();
+    string_value(raw.get()).map(Some).map_err(de::Error::custom)
+}
+
+/// A JSON string's value, from its JSON text (quotes included): borrowed when it holds no
+/// escapes, else unescaped into one string of exactly the right capacity.
+fn string_value(text: &str) -> Result<Cow<'_, str>, String> {
     let inner = text
         .strip_prefix('"')
         .and_then(|t| t.strip_suffix('"'))
-        .ok_or_else(|| de::Error::invalid_type(de::Unexpected::Other(text), &"a string"))?;
+        .ok_or_else(|| format!("invalid type: {text}, expected a string"))?;
     if memchr::memchr(b'\\', inner.as_bytes()).is_none() {
-        return Ok(Some(Cow::Borrowed(inner)));
+        return Ok(Cow::Borrowed(inner));
     }
-    unescape(inner)
-        .map(|s| Some(Cow::Owned(s)))
-        .map_err(de::Error::custom)
+    unescape(inner).map(Cow::Owned).map_err(str::to_owned)
 }
 
 /// Decodes the escapes of a JSON string's contents (already checked to be a well-formed string
@@ -425,12 +524,23 @@ mod tests {
         parse_event(data.as_bytes()).map_err(|err| *err)
     }
 
+    /// The content's text when it came as a string.
+    fn text_of<'a>(content: &'a Option<WireContent<'_>>) -> Option<&'a str> {
+        match content {
+            Some(WireContent::Text(text)) => Some(text),
+            _ => None,
+        }
+    }
+
     #[test]
     fn borrowed_delta_with_unknown_keys() {
         let data = r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Hi","reasoning_content":"hm"},"finish_reason":null,"raw_output":null}],"usage":null}"#;
         let chunk = parse(data).unwrap();
         let delta = chunk.choice.unwrap().delta.unwrap();
-        assert!(matches!(delta.content, Some(Cow::Borrowed("Hi"))));
+        assert!(matches!(
+            delta.content,
+            Some(WireContent::Text(Cow::Borrowed("Hi")))
+        ));
         assert_eq!(delta.reasoning_content.as_deref(), Some("hm"));
         assert!(chunk.usage.is_none());
     }
@@ -456,7 +566,7 @@ mod tests {
         )
         .unwrap();
         let delta = chunk.choice.unwrap().delta.unwrap();
-        assert_eq!(delta.content.as_deref(), Some("a"));
+        assert_eq!(text_of(&delta.content), Some("a"));
         assert!(parse(r#"{"choices":null}"#).unwrap().choice.is_none());
     }
 
@@ -510,7 +620,7 @@ mod tests {
         let delta = chunk.choice.unwrap().delta.unwrap();
         assert_eq!(delta.reasoning_content.as_deref(), Some("a"));
         assert_eq!(delta.reasoning.as_deref(), Some("b\n"));
-        assert_eq!(delta.content.as_deref(), Some("c"));
+        assert_eq!(text_of(&delta.content), Some("c"));
         let chunk = parse(r#"{"choices":[{"delta":{"reasoning":null}}]}"#).unwrap();
         assert_eq!(chunk.choice.unwrap().delta.unwrap().reasoning, None);
     }
@@ -550,7 +660,7 @@ mod tests {
         let data = r#"{"choices":[{"delta":{"content":"a\"b\\c\/\n\t\u00e9\ud83d\ude00!","reasoning_content":"plain"}}]}"#;
         let chunk = parse(data).unwrap();
         let delta = chunk.choice.unwrap().delta.unwrap();
-        assert_eq!(delta.content.as_deref(), Some("a\"b\\c/\n\té😀!"));
+        assert_eq!(text_of(&delta.content), Some("a\"b\\c/\n\té😀!"));
         assert!(matches!(
             delta.reasoning_content,
             Some(Cow::Borrowed("plain"))
@@ -563,15 +673,8 @@ mod tests {
             r"\ud83c\udf24\ufe0f sunny",
         ] {
             let data = format!(r#"{{"choices":[{{"delta":{{"content":"{text}"}}}}]}}"#);
-            let ours = parse(&data)
-                .unwrap()
-                .choice
-                .unwrap()
-                .delta
-                .unwrap()
-                .content
-                .unwrap()
-                .into_owned();
+            let delta = parse(&data).unwrap().choice.unwrap().delta.unwrap();
+            let ours = text_of(&delta.content).unwrap().to_owned();
             let theirs: serde_json::Value = serde_json::from_str(&data).unwrap();
             assert_eq!(ours, theirs["choices"][0]["delta"]["content"], "{text}");
         }
@@ -606,9 +709,44 @@ mod tests {
             };
             let data = format!(r#"{{"choices":[{{"delta":{{"content":{json}}}}}]}}"#);
             let chunk = parse(&data).unwrap();
-            let content = chunk.choice.unwrap().delta.unwrap().content.unwrap();
-            proptest::prop_assert_eq!(content.as_ref(), text.as_str());
+            let delta = chunk.choice.unwrap().delta.unwrap();
+            proptest::prop_assert_eq!(text_of(&delta.content), Some(text.as_str()));
         }
+    }
+
+    #[test]
+    fn content_parts_are_read_in_order_and_other_parts_skipped() {
+        let data = r#"{"choices":[{"delta":{"content":[
+            {"type":"thinking","thinking":[{"type":"text","text":"Look "},{"type":"text","text":"first."}]},
+            {"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}},
+            {"type":"text","text":"The answer\n"},
+            {"type":"thinking","thinking":"more"},
+            {"type":"reference","reference_ids":[1]},
+            {"type":"text","text":""},
+            {"type":"text","text":"is 4."}
+        ]}}]}"#;
+        let chunk = parse(data).unwrap();
+        let content = chunk.choice.unwrap().delta.unwrap().content;
+        let Some(WireContent::Parts(parts)) = content else {
+            panic!("{content:?}")
+        };
+        assert_eq!(
+            parts,
+            [
+                ContentPart::Reasoning(Cow::Borrowed("Look ")),
+                ContentPart::Reasoning(Cow::Borrowed("first.")),
+                ContentPart::Answer(Cow::Owned("The answer\n".into())),
+                ContentPart::Reasoning(Cow::Borrowed("more")),
+                ContentPart::Answer(Cow::Borrowed("is 4.")),
+            ]
+        );
+        // A part whose text is not a string is a decode error naming the event.
+        let err =
+            parse(r#"{"choices":[{"delta":{"content":[{"type":"text","text":5}]}}]}"#).unwrap_err();
+        assert!(err.to_string().contains("content parts"), "{err}");
+        assert!(
+            matches!(parse(r#"{"choices":[{"delta":{"content":[]}}]}"#).unwrap().choice.unwrap().delta.unwrap().content, Some(WireContent::Parts(parts)) if parts.is_empty())
+        );
     }
 
     #[test]

@@ -8,7 +8,9 @@
 
 use std::borrow::Cow;
 
-use crate::decode::chunk::{WireChunk, WireDelta, error_event, parse_event};
+use crate::decode::chunk::{
+    ContentPart, WireChunk, WireContent, WireDelta, error_event, parse_event,
+};
 use crate::decode::reasoning::{ThinkPart, ThinkSplitter};
 use crate::decode::sse::{SseDecoder, SseError, SseEvent};
 use crate::decode::tools::{TakenFragment, ToolCallAssembler};
@@ -209,20 +211,18 @@ impl Completion {
                 if let Some(text) = reasoning.filter(|_| !mirrored) {
                     self.reasoning_field(text, out);
                 }
-                if let Some(content) = content.filter(|c| !c.is_empty()) {
-                    // Text that needs no splitting is moved on, not copied: text that had
-                    // escapes is already an owned string, unescaped by the chunk parser.
-                    match self.splitter.pass_through(&content) {
-                        Some(ThinkPart::Answer(_)) => {
-                            out.push(ApiChunk::Text(content.into_owned()))
+                match content {
+                    Some(WireContent::Text(text)) => self.content_text(text, out),
+                    // Mistral's parts, in order: thinking is reasoning sent on its own.
+                    Some(WireContent::Parts(parts)) => {
+                        for part in parts {
+                            match part {
+                                ContentPart::Answer(text) => self.content_text(text, out),
+                                ContentPart::Reasoning(text) => self.reasoning_field(text, out),
+                            }
                         }
-                        Some(ThinkPart::Reasoning(_)) => {
-                            out.push(ApiChunk::Reasoning(content.into_owned()))
-                        }
-                        None => self
-                            .splitter
-                            .push(&content, |part| out.push(part_chunk(part))),
                     }
+                    None => {}
                 }
                 for call in tool_calls.iter().flatten() {
                     let fragment = call.fragment();
@@ -243,6 +243,22 @@ impl Completion {
             self.usage = Some(usage.to_usage());
         }
         Ok(())
+    }
+
+    /// Emits answer text from `content`, split where it holds `<think>` reasoning.
+    fn content_text(&mut self, content: Cow<'_, str>, out: &mut Vec<ApiChunk>) {
+        if content.is_empty() {
+            return;
+        }
+        // Text that needs no splitting is moved on, not copied: text that had escapes is
+        // already an owned string, unescaped by the chunk parser.
+        match self.splitter.pass_through(&content) {
+            Some(ThinkPart::Answer(_)) => out.push(ApiChunk::Text(content.into_owned())),
+            Some(ThinkPart::Reasoning(_)) => out.push(ApiChunk::Reasoning(content.into_owned())),
+            None => self
+                .splitter
+                .push(&content, |part| out.push(part_chunk(part))),
+        }
     }
 
     /// Emits reasoning the server sent in a field of its own: from then on its content is

@@ -45,8 +45,16 @@ pub struct ApiError {
     pub message: String,
     /// The server's error code (`"NOT_FOUND"`, `"invalid_request_error"`, `"401"`, ...).
     pub code: Option<String>,
-    /// The server's request id, for support tickets.
+    /// The server's request id, for support tickets: from the error body, else from the
+    /// response's `x-request-id` header.
     pub request_id: Option<String>,
+    /// The model id the request sent, on errors about the model ([`ApiError::model`]). Behind
+    /// one thin pointer, so that every `Result<_, Error>` stays as small as before it.
+    #[allow(
+        clippy::box_collection,
+        reason = "a thin pointer: `Box<str>` would make every error 8 bytes larger"
+    )]
+    pub(crate) model: Option<Box<String>>,
 }
 
 impl ApiError {
@@ -58,6 +66,7 @@ impl ApiError {
             message: bounded(message.into()),
             code: None,
             request_id: None,
+            model: None,
         }
     }
 
@@ -71,6 +80,18 @@ impl ApiError {
     pub fn with_request_id(mut self, id: impl Into<String>) -> Self {
         self.request_id = Some(bounded(id.into()));
         self
+    }
+
+    /// Sets [`ApiError::model`].
+    pub fn with_model(mut self, model: impl Into<String>) -> Self {
+        self.model = Some(Box::new(bounded(model.into())));
+        self
+    }
+
+    /// The model id the request sent, on errors about the model ([`Error::ModelNotFound`]
+    /// from the provider).
+    pub fn model(&self) -> Option<&str> {
+        self.model.as_deref().map(String::as_str)
     }
 
     /// Reads an error from a response body in any of the shapes Fireworks sends:
@@ -94,6 +115,7 @@ impl ApiError {
                 message: raw_message(status, body),
                 code: None,
                 request_id: None,
+                model: None,
             },
         }
     }
@@ -131,6 +153,7 @@ impl ApiError {
             message: bounded(message.unwrap_or_else(|| error.to_string())),
             code: code.map(bounded),
             request_id: text(value.get("request_id")).map(bounded),
+            model: None,
         })
     }
 }
@@ -209,8 +232,9 @@ pub enum Error {
     /// The key was refused (401, or 403 for a reason other than an unknown model).
     #[error("authentication failed: {0}")]
     Auth(ApiError),
-    /// The model id is unknown, inaccessible or not deployed (404, or 403 saying so).
-    #[error("model not found: {0}")]
+    /// The model id is unknown, inaccessible or not deployed (404, or 403 saying so). The
+    /// message names the model id as sent ([`ApiError::model`]).
+    #[error("{}", model_not_found(.0))]
     ModelNotFound(ApiError),
     /// Too many requests, or the account is over its quota (429).
     #[error("rate limited: {error}")]
@@ -248,8 +272,13 @@ pub enum Error {
     /// The connection could not be made or broke before the response began.
     #[error("network error: {message}")]
     Network {
-        /// What failed, without any header.
+        /// What failed, in one sentence ending with the deepest cause ("could not connect to
+        /// 127.0.0.1:8080: Connection refused (os error 111)"), without any header.
         message: String,
+        /// The transport's own error, whose `source()` chain holds every cause; reachable
+        /// through [`std::error::Error::source`] on this error.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// One of the provider's timeouts fired.
     #[error("timed out after {after:?} {kind}")]
@@ -328,7 +357,7 @@ impl Error {
             Error::Config(text)
             | Error::InvalidConversation { rule: text, .. }
             | Error::Redirected { location: text, .. }
-            | Error::Network { message: text }
+            | Error::Network { message: text, .. }
             | Error::StreamInterrupted { message: text }
             | Error::Decode { message: text } => f(text),
             Error::Auth(error)
@@ -343,6 +372,13 @@ impl Error {
             }
             Error::Timeout { .. } => {}
         }
+    }
+}
+
+fn model_not_found(error: &ApiError) -> String {
+    match error.model() {
+        Some(model) => format!("model {model:?} not found: {error}"),
+        None => format!("model not found: {error}"),
     }
 }
 
@@ -391,6 +427,7 @@ mod tests {
                 message: "x".into(),
                 code: None,
                 request_id: None,
+                model: None,
             })
         };
         for status in [408, 500, 502, 503, 504, 520, 522, 529] {

@@ -50,8 +50,9 @@ pub struct FireworksProvider {
 struct Shared {
     transport: Arc<dyn Transport>,
     chat_url: String,
-    /// Every request's headers: the key, the host's own (`FireworksSettings::with_header`) and
-    /// the cache isolation key, each marked sensitive so no debug output shows it.
+    /// Every request's headers: the key (when the settings hold one; a server that takes none
+    /// gets no `Authorization`), the host's own (`FireworksSettings::with_header`) and the cache
+    /// isolation key, each marked sensitive so no debug output shows it.
     headers: HeaderMap,
     /// The key and every sensitive header value, cut out of every error.
     secrets: Secrets,
@@ -60,23 +61,148 @@ struct Shared {
 }
 
 /// A model as the server's `GET /models` listing describes it.
+///
+/// Listings differ by server; each entry is read from whichever of these it has:
+///
+/// | field | Fireworks, OpenRouter | vLLM | llama.cpp `llama-server` |
+/// |---|---|---|---|
+/// | [`id`](RemoteModel::id) | `id` | `id` | `id` (in `data`), `model` or `name` (in `models`) |
+/// | [`context_length`](RemoteModel::context_length) | `context_length` | `max_model_len` | `meta.n_ctx` (the context it runs with), else `meta.n_ctx_train` |
+/// | [`aliases`](RemoteModel::aliases) | | | `aliases` (router mode) |
+///
+/// The listing is `{"data": [...]}`; llama.cpp adds an Ollama-style `{"models": [...]}` beside
+/// it, whose entries are read too (a model listed in both is listed once).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "ListedModel")]
 #[non_exhaustive]
 pub struct RemoteModel {
     /// The model id to send.
     pub id: String,
     /// Its context window in tokens, when listed.
-    #[serde(default)]
     pub context_length: Option<u32>,
     /// Whether it serves chat completions, when listed.
-    #[serde(default)]
     pub supports_chat: Option<bool>,
     /// Whether it takes images, when listed.
-    #[serde(default)]
     pub supports_image_input: Option<bool>,
     /// Whether it can call tools, when listed.
-    #[serde(default)]
     pub supports_tools: Option<bool>,
+    /// Other names the server answers to for this model.
+    pub aliases: Vec<String>,
+    /// Who the server says owns it (`"vllm"`, `"llamacpp"`, `"fireworks"`, ...), when listed.
+    pub owned_by: Option<String>,
+}
+
+/// One entry of a listing, in any server's shape (see [`RemoteModel`]).
+#[derive(Deserialize)]
+struct ListedModel {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    context_length: Option<u64>,
+    #[serde(default)]
+    max_model_len: Option<u64>,
+    #[serde(default)]
+    meta: Option<LlamaCppMeta>,
+    #[serde(default)]
+    supports_chat: Option<bool>,
+    #[serde(default)]
+    supports_image_input: Option<bool>,
+    #[serde(default)]
+    supports_tools: Option<bool>,
+    #[serde(default)]
+    aliases: Option<Vec<String>>,
+    #[serde(default)]
+    owned_by: Option<String>,
+}
+
+/// llama.cpp's `meta` object: the context the server runs with and the one the model was
+/// trained for.
+#[derive(Deserialize)]
+struct LlamaCppMeta {
+    #[serde(default)]
+    n_ctx: Option<u64>,
+    #[serde(default)]
+    n_ctx_train: Option<u64>,
+}
+
+/// A `GET /models` answer: `data`, and llama.cpp's `models` beside it.
+#[derive(Deserialize)]
+struct Listing {
+    #[serde(default)]
+    data: Option<Vec<ListedModel>>,
+    #[serde(default)]
+    models: Option<Vec<ListedModel>>,
+}
+
+impl ListedModel {
+    /// The entry as a [`RemoteModel`]; `None` when it names no model. A context of 0, or
+    /// one past `u32`, counts as not listed.
+    fn into_remote(self) -> Option<RemoteModel> {
+        let id = self.id.or(self.model).or(self.name)?;
+        let tokens = |n: Option<u64>| n.and_then(|n| u32::try_from(n).ok()).filter(|n| *n > 0);
+        let meta = self.meta.as_ref();
+        let context_length = tokens(self.context_length)
+            .or(tokens(self.max_model_len))
+            .or_else(|| tokens(meta.and_then(|meta| meta.n_ctx)))
+            .or_else(|| tokens(meta.and_then(|meta| meta.n_ctx_train)));
+        Some(RemoteModel {
+            id,
+            context_length,
+            supports_chat: self.supports_chat,
+            supports_image_input: self.supports_image_input,
+            supports_tools: self.supports_tools,
+            aliases: self.aliases.into_iter().flatten().collect(),
+            owned_by: self.owned_by,
+        })
+    }
+}
+
+impl TryFrom<ListedModel> for RemoteModel {
+    type Error = &'static str;
+
+    fn try_from(entry: ListedModel) -> Result<Self, Self::Error> {
+        entry
+            .into_remote()
+            .ok_or("a listed model has no `id`, `model` or `name`")
+    }
+}
+
+impl Listing {
+    /// Every model listed, `data` first, each id once; `None` when the answer has neither
+    /// list.
+    fn into_models(self) -> Option<Vec<RemoteModel>> {
+        if self.data.is_none() && self.models.is_none() {
+            return None;
+        }
+        let mut models: Vec<RemoteModel> = Vec::new();
+        let entries = self.data.into_iter().flatten();
+        for remote in entries
+            .chain(self.models.into_iter().flatten())
+            .filter_map(ListedModel::into_remote)
+        {
+            if !models.iter().any(|known| known.id == remote.id) {
+                models.push(remote);
+            }
+        }
+        Some(models)
+    }
+}
+
+/// The listed model a request for `id` reaches: the one with that id or alias, else, when
+/// the server is llama.cpp serving a single model (which answers whatever name a request
+/// gives), that model.
+fn served_as<'a>(models: &'a [RemoteModel], id: &str) -> Option<&'a RemoteModel> {
+    let named = models
+        .iter()
+        .find(|model| model.id == id || model.aliases.iter().any(|alias| alias == id));
+    named.or(match models {
+        [only] if only.owned_by.as_deref() == Some("llamacpp") => Some(only),
+        _ => None,
+    })
 }
 
 impl FireworksProvider {
@@ -108,19 +234,17 @@ impl FireworksProvider {
     ) -> Result<Self, Error> {
         settings.validate()?;
         let mut headers = settings.header_map()?;
-        headers.insert(
-            AUTHORIZATION,
-            http::bearer(settings.api_key.expose_secret())?,
-        );
+        let key = settings.api_key.expose_secret();
+        if !key.is_empty() {
+            headers.insert(AUTHORIZATION, http::bearer(key)?);
+        }
         // The key itself (not its `Bearer` header) and every other sensitive value.
         let sensitive = headers
             .iter()
             .filter(|(name, value)| *name != AUTHORIZATION && value.is_sensitive());
-        let secrets = Secrets::new(
-            std::iter::once(settings.api_key.expose_secret().to_owned()).chain(
-                sensitive.map(|(_, value)| String::from_utf8_lossy(value.as_bytes()).into_owned()),
-            ),
-        );
+        let secrets = Secrets::new(std::iter::once(key.to_owned()).chain(
+            sensitive.map(|(_, value)| String::from_utf8_lossy(value.as_bytes()).into_owned()),
+        ));
         let model = effective_model(&settings, None);
         check_defaults(&settings.options, &model)?;
         Ok(FireworksProvider {
@@ -146,10 +270,6 @@ impl FireworksProvider {
     /// Asks the server which models it serves (`GET {base}/models`), so a host can fill in the
     /// limits of a model the catalog does not know.
     pub async fn list_models(&self) -> Result<Vec<RemoteModel>, Error> {
-        #[derive(Deserialize)]
-        struct Listing {
-            data: Vec<RemoteModel>,
-        }
         let body = self
             .shared
             .fetch(|shared| {
@@ -157,18 +277,25 @@ impl FireworksProvider {
                 http::get(url, shared.headers.clone())
             })
             .await?;
-        serde_json::from_slice::<Listing>(&body)
-            .map(|listing| listing.data)
-            .map_err(|err| {
-                self.shared.secrets.error(Error::Decode {
-                    message: bounded(format!("the model listing is not what was expected: {err}")),
-                })
+        let decode_error = |message: String| {
+            self.shared.secrets.error(Error::Decode {
+                message: bounded(message),
             })
+        };
+        let listing = serde_json::from_slice::<Listing>(&body).map_err(|err| {
+            decode_error(format!("the model listing is not what was expected: {err}"))
+        })?;
+        listing
+            .into_models()
+            .ok_or_else(|| decode_error("the model listing has neither `data` nor `models`".into()))
     }
 
     /// Fills in the info of a model the catalog does not know from the server's listing
-    /// (`GET {base}/models`): its `context_length`, `supports_image_input` and
-    /// `supports_tools`, where listed. The settings still win (a context window or image
+    /// (`GET {base}/models`): its context window (Fireworks' and OpenRouter's
+    /// `context_length`, vLLM's `max_model_len`, llama.cpp's `meta.n_ctx`; see
+    /// [`RemoteModel`]), `supports_image_input` and `supports_tools`, where listed. The model
+    /// is found by its id or one of its aliases; a llama.cpp server that serves one model
+    /// gives that model whatever its name. The settings still win (a context window or image
     /// support set there is kept), and a model the catalog knows, or the listing does not
     /// name, is left as it was. Returns the info now in use.
     ///
@@ -181,7 +308,7 @@ impl FireworksProvider {
         let id = sent_model_id(&settings.base_url, &settings.model_id);
         if described(settings, &id).is_none() {
             let listing = self.list_models().await?;
-            if let Some(remote) = listing.iter().find(|model| model.id == id) {
+            if let Some(remote) = served_as(&listing, &id) {
                 let model = effective_model(&self.shared.settings, Some(remote));
                 Arc::make_mut(&mut self.shared).model = model;
             }
@@ -258,6 +385,14 @@ fn effective_model(settings: &FireworksSettings, remote: Option<&RemoteModel>) -
     model
 }
 
+/// A model-not-found error with the model id the request sent in it.
+fn naming_model(error: Error, sent_id: &str) -> Error {
+    match error {
+        Error::ModelNotFound(api) => Error::ModelNotFound(api.with_model(sent_id)),
+        other => other,
+    }
+}
+
 impl Shared {
     /// One whole request/response round trip under the retry policy: `build` makes the request
     /// (again for each attempt), the whole body comes back. Each attempt must end within the
@@ -328,8 +463,9 @@ impl LlmProvider for FireworksProvider {
                 // The first event is due within the first-event timeout of sending.
                 let deadline = timeouts.deadline(TimeoutKind::FirstEvent, Instant::now());
                 let secrets = &shared.secrets;
-                let response =
-                    http::send(&*shared.transport, request, timeouts, deadline, secrets).await?;
+                let response = http::send(&*shared.transport, request, timeouts, deadline, secrets)
+                    .await
+                    .map_err(|error| naming_model(error, &shared.model.id))?;
                 let response = http::expect_event_stream(response, timeouts, deadline).await?;
                 Ok((response, deadline))
             }

@@ -36,11 +36,14 @@ pub const DEFAULT_MODEL_ID: &str = "accounts/fireworks/models/kimi-k2p6";
 /// `model_id`, `base_url`, `max_tokens`, `context_window`, `supports_images`,
 /// `reasoning_style`, `send_reasoning_back`, `base_model`, `cache_affinity`,
 /// `cache_isolation_key`, `max_event_bytes`, `max_tool_argument_bytes`, `headers` (an object of
-/// strings), `prices` (`{"input", "output",
-/// "cache_read"}`, USD per million tokens) and `options` (a [`RequestOptions`] object), with Cline's Fireworks field names accepted too: `fireworksApiKey`,
-/// `fireworksModelId`, `fireworksModelMaxCompletionTokens` (max tokens) and
-/// `fireworksModelMaxTokens` (context window). An unknown field or a bad value is an error naming
-/// the field. The key is read, never serialized back.
+/// strings), `prices` (`{"input", "output", "cache_read"}`, USD per million tokens) and
+/// `options` (a [`RequestOptions`] object), each also in camelCase (`apiKey`, `baseUrl`,
+/// `maxTokens`, `cacheRead`, ...), with Cline's Fireworks field names accepted too:
+/// `fireworksApiKey`, `fireworksModelId`, `fireworksModelMaxCompletionTokens` (max tokens) and
+/// `fireworksModelMaxTokens` (context window). An unknown field, a field given twice, or a bad
+/// value is an error naming the field as the configuration spells it. The key may be left out
+/// for any server but `api.fireworks.ai` (no `Authorization` header is sent then). The key is
+/// read, never serialized back.
 ///
 /// ```
 /// use fireworks_provider::FireworksSettings;
@@ -113,7 +116,8 @@ impl FireworksSettings {
     }
 
     /// FIREWORKS_API_KEY, plus FIREWORKS_MODEL_ID, FIREWORKS_BASE_URL, FIREWORKS_MAX_TOKENS and
-    /// FIREWORKS_CONTEXT_WINDOW when set. A bad value is an [`Error::Config`] naming the
+    /// FIREWORKS_CONTEXT_WINDOW when set. The key may be unset when FIREWORKS_BASE_URL points
+    /// anywhere but `api.fireworks.ai`. A bad value is an [`Error::Config`] naming the
     /// variable.
     pub fn from_env() -> Result<Self, Error> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -124,13 +128,17 @@ impl FireworksSettings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let set = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
         let api_key = lookup("FIREWORKS_API_KEY").unwrap_or_default();
-        check_api_key(&api_key, "FIREWORKS_API_KEY")?;
         let model_id = set("FIREWORKS_MODEL_ID").unwrap_or_else(|| DEFAULT_MODEL_ID.to_owned());
         let mut settings = FireworksSettings::new(api_key, model_id.trim());
         if let Some(url) = set("FIREWORKS_BASE_URL") {
             check_base_url(&url, "FIREWORKS_BASE_URL")?;
             settings = settings.with_base_url(url);
         }
+        check_api_key(
+            settings.api_key.expose_secret(),
+            &settings.base_url,
+            "FIREWORKS_API_KEY",
+        )?;
         settings.max_tokens = parse_count(set("FIREWORKS_MAX_TOKENS"), "FIREWORKS_MAX_TOKENS")?;
         settings.context_window =
             parse_count(set("FIREWORKS_CONTEXT_WINDOW"), "FIREWORKS_CONTEXT_WINDOW")?;
@@ -295,34 +303,51 @@ impl FireworksSettings {
         &self.base_url
     }
 
-    /// Checks every setting; the error names the first bad one.
+    /// Checks every setting; the error names the first bad one. The key may be empty (no
+    /// `Authorization` header is sent then) except for Fireworks' own endpoint,
+    /// `api.fireworks.ai`, which needs one.
     pub fn validate(&self) -> Result<(), Error> {
-        check_api_key(self.api_key.expose_secret(), "api_key")?;
+        self.validate_named(&|field| field.to_owned())
+    }
+
+    /// [`FireworksSettings::validate`], naming each setting by `name` (the spelling a
+    /// configuration used for it).
+    fn validate_named(&self, name: &dyn Fn(&'static str) -> String) -> Result<(), Error> {
+        check_base_url(&self.base_url, &name("base_url"))?;
+        check_api_key(
+            self.api_key.expose_secret(),
+            &self.base_url,
+            &name("api_key"),
+        )?;
         if self.model_id.trim().is_empty() {
-            return Err(Error::Config("model_id must not be empty".into()));
+            let field = name("model_id");
+            return Err(Error::Config(format!("{field} must not be empty")));
         }
-        check_base_url(&self.base_url, "base_url")?;
-        if self.max_tokens == Some(0) {
-            return Err(Error::Config("max_tokens must be at least 1".into()));
-        }
-        if self.context_window == Some(0) {
-            return Err(Error::Config("context_window must be at least 1".into()));
+        for (value, field) in [
+            (self.max_tokens, "max_tokens"),
+            (self.context_window, "context_window"),
+        ] {
+            if value == Some(0) {
+                let field = name(field);
+                return Err(Error::Config(format!("{field} must be at least 1")));
+            }
         }
         check_token_limits(
             self.max_tokens,
             self.context_window,
-            ("max_tokens", "context_window"),
+            (&name("max_tokens"), &name("context_window")),
         )?;
         self.options
             .check_values()
-            .map_err(|rule| Error::Config(format!("options: {rule}")))?;
+            .map_err(|rule| Error::Config(format!("{}: {rule}", name("options"))))?;
         self.header_map()?;
         if let Some((input, output, cache_read)) = self.prices {
             let valid = |price: f64| price.is_finite() && price >= 0.0;
             if !(valid(input) && valid(output) && cache_read.is_none_or(valid)) {
-                return Err(Error::Config(
-                    "prices must be finite and not negative (USD per million tokens)".into(),
-                ));
+                return Err(Error::Config(format!(
+                    "{} must be finite and not negative (USD per million tokens)",
+                    name("prices")
+                )));
             }
         }
         if self.retry.max_attempts == 0 {
@@ -433,7 +458,7 @@ impl fmt::Debug for FireworksSettings {
 struct PricesField {
     input: f64,
     output: f64,
-    #[serde(default)]
+    #[serde(default, alias = "cacheRead")]
     cache_read: Option<f64>,
 }
 
@@ -445,12 +470,13 @@ impl<'de> Deserialize<'de> for FireworksSettings {
 
 impl FireworksSettings {
     fn from_fields(mut fields: Fields) -> Result<Self, String> {
-        let api_key: String = fields
-            .take(&["api_key", "fireworksApiKey"])?
-            .unwrap_or_default();
+        // No key is an empty one: refused for api.fireworks.ai by the checks below.
+        let api_key: Option<String> = fields.take(&["api_key", "fireworksApiKey"])?;
         let model_id: Option<String> = fields.take(&["model_id", "fireworksModelId"])?;
-        let mut settings =
-            FireworksSettings::new(api_key, model_id.unwrap_or_else(|| DEFAULT_MODEL_ID.into()));
+        let mut settings = FireworksSettings::new(
+            api_key.unwrap_or_default(),
+            model_id.unwrap_or_else(|| DEFAULT_MODEL_ID.into()),
+        );
         if let Some(url) = fields.take::<String>(&["base_url"])? {
             settings = settings.with_base_url(url);
         }
@@ -478,17 +504,27 @@ impl FireworksSettings {
             .take::<PricesField>(&["prices"])?
             .map(|p| (p.input, p.output, p.cache_read));
         fields.finish()?;
-        settings.validate().map_err(|err| match err {
-            Error::Config(message) => message,
-            other => other.to_string(),
-        })?;
+        settings
+            .validate_named(&|field| fields.written(field))
+            .map_err(|err| match err {
+                Error::Config(message) => message,
+                other => other.to_string(),
+            })?;
         Ok(settings)
     }
 }
 
-fn check_api_key(key: &str, name: &str) -> Result<(), Error> {
+/// A key must be sendable as a header; an empty one (no `Authorization` header sent) is
+/// accepted everywhere but at `api.fireworks.ai`, which needs a key.
+fn check_api_key(key: &str, base_url: &str, name: &str) -> Result<(), Error> {
     if key.is_empty() {
-        return Err(Error::Config(format!("{name} is missing or empty")));
+        if is_fireworks_endpoint(base_url) {
+            return Err(Error::Config(format!(
+                "{name} is missing or empty: api.fireworks.ai needs an API key (other servers, \
+                 with a base URL of their own, may go without one)"
+            )));
+        }
+        return Ok(());
     }
     if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
         // Never echo the key itself.
@@ -679,6 +715,20 @@ mod tests {
             assert!(message.contains(expected), "{vars:?}: {message}");
             assert!(!message.contains("fw_se"), "the key leaked: {message}");
         }
+    }
+
+    #[test]
+    fn the_key_may_be_left_out_off_fireworks_only() {
+        let local = from(&[("FIREWORKS_BASE_URL", "http://127.0.0.1:8080/v1")]).unwrap();
+        assert_eq!(local.api_key.expose_secret(), "");
+        let message = config_error(from(&[(
+            "FIREWORKS_BASE_URL",
+            "https://API.fireworks.ai/inference/v1",
+        )]));
+        assert!(
+            message.starts_with("FIREWORKS_API_KEY is missing or empty: api.fireworks.ai"),
+            "{message}"
+        );
     }
 
     #[test]

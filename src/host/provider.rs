@@ -112,12 +112,29 @@ impl Message {
 
     /// A user message answering one tool call with text.
     pub fn tool_result(tool_use_id: impl Into<String>, text: impl Into<String>) -> Self {
+        Self::tool_answer(tool_use_id.into(), text.into(), false)
+    }
+
+    /// A user message saying one tool call failed, with `text` telling why: a tool result
+    /// with `is_error` set, for the model to read and recover from.
+    ///
+    /// ```
+    /// use fireworks_provider::{ContentBlock, Message};
+    ///
+    /// let message = Message::tool_error("call_1", "no such file: src/mian.rs");
+    /// assert!(matches!(&message.content[0], ContentBlock::ToolResult { is_error: true, .. }));
+    /// ```
+    pub fn tool_error(tool_use_id: impl Into<String>, text: impl Into<String>) -> Self {
+        Self::tool_answer(tool_use_id.into(), text.into(), true)
+    }
+
+    fn tool_answer(tool_use_id: String, text: String, is_error: bool) -> Self {
         Message {
             role: Role::User,
             content: vec![ContentBlock::ToolResult {
-                tool_use_id: tool_use_id.into(),
-                content: vec![ContentBlock::Text { text: text.into() }],
-                is_error: false,
+                tool_use_id,
+                content: vec![ContentBlock::Text { text }],
+                is_error,
             }],
         }
     }
@@ -228,6 +245,13 @@ pub enum ApiChunk {
     },
     /// Token counts (and cost, where the price is known), once per completion.
     Usage(Usage),
+    /// The server's id of this request, from the response's `x-request-id` header: the first
+    /// chunk of a stream whose response carried one (a retried request's id is that of the
+    /// attempt that answered), for logs and support tickets. Bounded like every server text.
+    /// A failed request's id is on its error instead ([`ApiError::request_id`]).
+    ///
+    /// [`ApiError::request_id`]: crate::ApiError::request_id
+    RequestId(String),
     /// The request failed before any output and will be sent again after `delay`.
     Retrying {
         /// The attempt that failed, counting from 1.

@@ -37,6 +37,8 @@ pub struct Turn {
     pub usage: Option<Usage>,
     /// Why the turn ended.
     pub finish: FinishReason,
+    /// The server's id of the request ([`ApiChunk::RequestId`]), when its response carried one.
+    pub request_id: Option<String>,
 }
 
 impl Turn {
@@ -98,6 +100,7 @@ pub struct TurnBuilder {
     tool_calls: Vec<ToolCall>,
     usage: Option<Usage>,
     finish: Option<FinishReason>,
+    request_id: Option<String>,
 }
 
 impl TurnBuilder {
@@ -130,6 +133,7 @@ impl TurnBuilder {
             }
             ApiChunk::Usage(usage) => self.usage = Some(usage.clone()),
             ApiChunk::Finish(reason) => self.finish = Some(reason.clone()),
+            ApiChunk::RequestId(id) => self.request_id = Some(id.clone()),
             ApiChunk::Retrying { .. } | ApiChunk::ToolCallDelta { .. } => {}
         }
     }
@@ -148,6 +152,7 @@ impl TurnBuilder {
             tool_calls: self.tool_calls,
             usage: self.usage,
             finish,
+            request_id: self.request_id,
         })
     }
 }
@@ -193,6 +198,7 @@ mod tests {
                 delay: Duration::ZERO,
                 reason: "503".into(),
             },
+            ApiChunk::RequestId("req-7".into()),
             ApiChunk::Reasoning("a".into()),
             ApiChunk::Reasoning("b".into()),
             ApiChunk::Text("c".into()),
@@ -220,6 +226,7 @@ mod tests {
         assert_eq!(turn.tool_calls.len(), 1);
         assert_eq!(turn.usage, Some(Usage::new(10, 5)));
         assert_eq!(turn.finish, FinishReason::ToolCalls);
+        assert_eq!(turn.request_id.as_deref(), Some("req-7"));
     }
 
     #[test]

@@ -711,6 +711,21 @@ mod tests {
     }
 
     #[test]
+    fn message_tool_error_builds_a_failed_result() {
+        let block = |mut message: Message| message.content.remove(0);
+        let request = two_calls_then(user(vec![
+            block(Message::tool_error("call_1", "permission denied")),
+            block(Message::tool_result("call_2", "ok")),
+        ]));
+        let messages = messages(&request);
+        assert_eq!(
+            messages[2],
+            json!({"role": "tool", "tool_call_id": "call_1", "content": "Error: permission denied"})
+        );
+        assert_eq!(messages[3]["content"], json!("ok"));
+    }
+
+    #[test]
     fn tool_result_image_goes_into_a_user_message_right_after_the_tool_messages() {
         let request = two_calls_then(user(vec![
             tool_result(

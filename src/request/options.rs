@@ -217,8 +217,9 @@ impl<'de> Deserialize<'de> for ResponseFormat {
 /// assert_eq!(options.temperature, Some(0.2));
 /// ```
 ///
-/// It also deserializes from a host's configuration (JSON, TOML, ...) with these field names;
-/// an unknown field or a bad value is an error naming the field.
+/// It also deserializes from a host's configuration (JSON, TOML, ...) with these field names,
+/// each also in camelCase (`topP`, `toolChoice`, `conversationTokens`, ...); an unknown field or
+/// a bad value is an error naming the field as the configuration spells it.
 #[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RequestOptions {
@@ -371,21 +372,29 @@ impl RequestOptions {
     /// The checks that need nothing but the options (all but `tool_choice`'s, which needs the
     /// tools on offer: [`ToolChoice::check_offered`]); the rule broken, when one is.
     pub(crate) fn check_values(&self) -> Result<(), String> {
+        self.check_values_named(&|field| field.to_owned())
+    }
+
+    /// [`RequestOptions::check_values`], naming each field by `name` (the spelling a
+    /// configuration used for it).
+    fn check_values_named(&self, name: &dyn Fn(&'static str) -> String) -> Result<(), String> {
         if self.max_tokens == Some(0) {
-            return Err("max_tokens must be at least 1".into());
+            return Err(format!("{} must be at least 1", name("max_tokens")));
         }
         if let Some(t) = self.temperature
             && !(t.is_finite() && t >= 0.0)
         {
             return Err(format!(
-                "temperature must be a finite number of at least 0, not {t}"
+                "{} must be a finite number of at least 0, not {t}",
+                name("temperature")
             ));
         }
         if let Some(p) = self.top_p
             && !(p.is_finite() && (0.0..=1.0).contains(&p))
         {
             return Err(format!(
-                "top_p must be a finite number from 0 to 1, not {p}"
+                "{} must be a finite number from 0 to 1, not {p}",
+                name("top_p")
             ));
         }
         ReasoningControl::of(self.reasoning_effort, self.thinking)?;
@@ -412,14 +421,15 @@ impl RequestOptions {
             _ => {}
         }
         if self.cache_key.as_deref() == Some("") {
-            return Err("cache_key is empty".into());
+            return Err(format!("{} is empty", name("cache_key")));
         }
         if let Some(key) = ["model", "messages", "stream"]
             .into_iter()
             .find(|key| self.extra_body.contains_key(*key))
         {
             return Err(format!(
-                "extra_body may not replace `{key}` (the provider owns it)"
+                "{} may not replace `{key}` (the provider owns it)",
+                name("extra_body")
             ));
         }
         Ok(())
@@ -454,7 +464,7 @@ impl RequestOptions {
         };
         fields.finish()?;
         // A named tool can only be checked against a request's tools.
-        options.check_values()?;
+        options.check_values_named(&|field| fields.written(field))?;
         Ok(options)
     }
 }

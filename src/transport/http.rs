@@ -365,8 +365,10 @@ pub async fn expect_event_stream(
         return Ok(response);
     }
     let status = response.status;
+    let header_id = request_id(&response.headers);
     let body = error_body(response.body, deadline, timeouts).await;
     let mut error = ApiError::from_body(Some(status), &body);
+    error.request_id = error.request_id.or(header_id);
     error.message = format!("expected an event stream, got JSON: {}", error.message);
     Err(Error::Server(error))
 }
@@ -401,10 +403,29 @@ pub async fn drain(body: Body, timeouts: Timeouts, wait: Duration) {
     let _ = read_up_to(body, deadline, &timeouts, MAX_DRAINED_BYTES).await;
 }
 
-/// Maps a failed response to its [`Error`] variant.
+/// The response headers that carry the server's id of the request, in the order they are
+/// read: `x-request-id` (OpenAI's, and vLLM's with `--enable-request-id-headers`).
+pub const REQUEST_ID_HEADERS: [&str; 1] = ["x-request-id"];
+
+/// The request id a response's headers carry ([`REQUEST_ID_HEADERS`]), bounded like every
+/// server text an error keeps; `None` when absent or blank.
+pub fn request_id(headers: &HeaderMap) -> Option<String> {
+    REQUEST_ID_HEADERS.iter().find_map(|name| {
+        let value = headers.get(*name)?;
+        let text = String::from_utf8_lossy(value.as_bytes());
+        let text = text.trim();
+        (!text.is_empty()).then(|| bounded(text))
+    })
+}
+
+/// Maps a failed response to its [`Error`] variant. The request id comes from the body, else
+/// from the headers.
 pub fn error_for_status(status: StatusCode, headers: &HeaderMap, body: &str) -> Error {
     let parsed = serde_json::from_str::<Value>(body).ok();
-    let error = ApiError::from_parsed_body(Some(status.as_u16()), body, parsed.as_ref());
+    let mut error = ApiError::from_parsed_body(Some(status.as_u16()), body, parsed.as_ref());
+    if error.request_id.is_none() {
+        error.request_id = request_id(headers);
+    }
     match status.as_u16() {
         401 | 403 if says_model_missing(&error.message) => Error::ModelNotFound(error),
         401 | 403 => Error::Auth(error),
@@ -550,22 +571,27 @@ pub fn transport_error(err: TransportError, timeouts: &Timeouts) -> Error {
     if err.kind() == TransportErrorKind::ConnectTimeout {
         return timeouts.expired(TimeoutKind::Connect);
     }
-    Error::Network {
-        message: describe(&err),
-    }
+    network_error(err)
 }
 
-/// The error and its causes on one line ("error sending request: connection refused"),
-/// bounded like every message an error keeps.
-pub fn describe(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
+/// A transport failure as [`Error::Network`]: one sentence saying what failed and its deepest
+/// cause ("could not connect to 127.0.0.1:9: Connection refused (os error 111)"), bounded like
+/// every message an error keeps, with the transport's error (and its whole chain) as the
+/// source.
+fn network_error(err: TransportError) -> Error {
+    let mut deepest: &dyn std::error::Error = &err;
+    while let Some(cause) = deepest.source() {
+        deepest = cause;
     }
-    bounded(message)
+    let message = if std::ptr::addr_eq(deepest, &err) {
+        err.to_string()
+    } else {
+        format!("{err}: {deepest}")
+    };
+    Error::Network {
+        message: bounded(message),
+        source: Some(Box::new(err)),
+    }
 }
 
 #[cfg(test)]

@@ -90,32 +90,39 @@ fn body_stream(response: Response) -> ByteStream {
     ))
 }
 
-/// A failure before the response head arrived.
+/// A failure before the response head arrived, in one sentence naming where it went wrong; the
+/// cause stays reachable through `source()`.
 fn sending_failed(err: reqwest::Error) -> TransportError {
-    let (kind, message) = if err.is_connect() && err.is_timeout() {
-        (
-            TransportErrorKind::ConnectTimeout,
-            "connecting to the server took too long",
-        )
+    let kind = if err.is_connect() && err.is_timeout() {
+        TransportErrorKind::ConnectTimeout
     } else if err.is_connect() {
-        (
-            TransportErrorKind::Connect,
-            "could not connect to the server",
-        )
+        TransportErrorKind::Connect
     } else {
-        (
-            TransportErrorKind::Other,
-            "the connection failed before the response arrived",
-        )
+        TransportErrorKind::Other
+    };
+    let message = if err.is_connect() {
+        match err.url().and_then(host_and_port) {
+            Some(place) => format!("could not connect to {place}"),
+            None => "could not connect to the server".to_owned(),
+        }
+    } else if err.is_timeout() {
+        "the request timed out".to_owned()
+    } else {
+        "the request could not be sent".to_owned()
     };
     TransportError::new(kind, message).with_source(err)
 }
 
 /// A failure while reading the body.
 fn reading_failed(err: reqwest::Error) -> TransportError {
-    TransportError::new(
-        TransportErrorKind::Other,
-        "the connection failed while the response was being read",
-    )
-    .with_source(err)
+    TransportError::new(TransportErrorKind::Other, "reading the response failed").with_source(err)
+}
+
+/// `host:port` of `url`, the port given or the scheme's.
+fn host_and_port(url: &reqwest::Url) -> Option<String> {
+    let host = url.host_str()?;
+    Some(match url.port_or_known_default() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    })
 }

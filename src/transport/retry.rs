@@ -194,6 +194,7 @@ mod tests {
             message: "overloaded".into(),
             code: None,
             request_id: None,
+            model: None,
         })
     }
 
@@ -204,6 +205,7 @@ mod tests {
                 message: message.into(),
                 code: None,
                 request_id: None,
+                model: None,
             },
             retry_after: after,
         }
@@ -262,6 +264,7 @@ mod tests {
             message: "bad key".into(),
             code: None,
             request_id: None,
+            model: None,
         });
         assert_eq!(policy.delay_after(1, &auth, 0.5), None);
     }

@@ -17,7 +17,9 @@
 
 use std::borrow::Cow;
 
-use super::{WireChoice, WireChunk, WireDelta, WireFunction, WireToolCall, WireUsage, unescape};
+use super::{
+    WireChoice, WireChunk, WireContent, WireDelta, WireFunction, WireToolCall, WireUsage, unescape,
+};
 
 /// How deeply a skipped value may nest before the event is left to the serde path. (serde_json
 /// skips unread values without a limit; this one just keeps the reader's recursion short.)
@@ -123,7 +125,8 @@ impl<'a> Reader<'a> {
         let (mut content, mut reasoning_content, mut reasoning) = (None, None, None);
         let (mut tool_calls, mut seen) = (None, Seen::default());
         self.object(|reader, key| match key {
-            "content" => seen.set(0, &mut content, reader.nullable(Self::string)),
+            // A string; the array form (content parts) is left to the serde path.
+            "content" => seen.set(0, &mut content, reader.nullable(Self::text_content)),
             "reasoning_content" => {
                 seen.set(1, &mut reasoning_content, reader.nullable(Self::string))
             }
@@ -137,6 +140,10 @@ impl<'a> Reader<'a> {
             reasoning,
             tool_calls,
         })
+    }
+
+    fn text_content(&mut self) -> Option<WireContent<'a>> {
+        self.string().map(WireContent::Text)
     }
 
     fn tool_calls(&mut self) -> Option<Vec<WireToolCall<'a>>> {
@@ -426,10 +433,18 @@ mod tests {
         true
     }
 
-    /// Whether serde reads `text` as a chunk that is not an error event: exactly the events
-    /// the reader must answer for, unless their keys hold escapes or repeat.
+    /// Whether serde reads `text` as a chunk that is not an error event and whose content (if
+    /// any) is a string: exactly the events the reader must answer for, unless their keys hold
+    /// escapes or repeat. (Content parts are the serde path's alone.)
     fn serde_reads_plain_chunk(text: &str) -> bool {
-        serde_json::from_str::<WireChunk<'_>>(text).is_ok_and(|chunk| chunk.error.is_none())
+        serde_json::from_str::<WireChunk<'_>>(text).is_ok_and(|chunk| {
+            let parts = chunk
+                .choice
+                .as_ref()
+                .and_then(|choice| choice.delta.as_ref())
+                .is_some_and(|delta| matches!(delta.content, Some(WireContent::Parts(_))));
+            chunk.error.is_none() && !parts
+        })
     }
 
     #[test]
@@ -500,6 +515,9 @@ mod tests {
             r#"{"choices":[{"delta":{"reasoning":"a","reasoning":"b"}}]}"#,
             r#"{"choices":[{"delta":{"reasoning":5}}]}"#,
             r#"{"choices":[],"choices":[]}"#,
+            // Content as an array of parts (Mistral's shape).
+            r#"{"choices":[{"delta":{"content":[{"type":"text","text":"a"}]}}]}"#,
+            r#"{"choices":[{"delta":{"content":[]}}]}"#,
             // Types the wire types do not take.
             r#"{"choices":[{"index":1.0}]}"#,
             r#"{"choices":[{"index":-1}]}"#,
