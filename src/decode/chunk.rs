@@ -158,6 +158,8 @@ impl WireUsage {
                 .completion_tokens_details
                 .and_then(|d| d.reasoning_tokens),
             total_cost: None,
+            model: None,
+            cache_report: None,
         }
     }
 }

@@ -106,6 +106,7 @@ pub fn lookup(id: &str) -> Option<ModelInfo> {
         reasoning: entry.reasoning,
         sends_reasoning_back: entry.sends_reasoning_back,
         default_temperature: entry.temperature,
+        family: None,
     })
 }
 
