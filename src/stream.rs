@@ -8,9 +8,11 @@
 //! stream with an error after every chunk already decoded. When `[DONE]` arrives the stream ends
 //! with its last chunks, whatever the server does with the connection afterwards.
 //!
-//! Each stream runs inside a `fireworks.completion` tracing span recording the model, the
-//! attempts, the status, the time to the first event, the tokens and the finish reason;
-//! retries and errors are events in it. Nothing here ever sees the key.
+//! Each stream runs inside its GenAI `chat` tracing span (see `telemetry`), which records the
+//! attempts, the status, the response id, the time to the first event, the tokens, the finish
+//! reason and the error; retries and errors are events in it. Each [`Usage`] passing through
+//! gets the model id and the prompt-cache report ([`UsageNotes`]). Nothing here ever sees the
+//! key.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -25,7 +27,9 @@ use tracing::{Instrument, Span};
 
 use crate::decode::StreamDecoder;
 use crate::error::{Error, TimeoutKind};
-use crate::host::provider::{ApiChunk, ApiStream};
+use crate::host::cache_report::PrefixCheck;
+use crate::host::provider::{ApiChunk, ApiStream, Usage};
+use crate::telemetry;
 use crate::transport::http::{self, Body, Deadline, Timeouts};
 use crate::transport::retry::{Attempt, RetryPolicy, retrying};
 
@@ -38,6 +42,25 @@ struct Session {
     pending: VecDeque<ApiChunk>,
     timeouts: Timeouts,
     span: Span,
+    notes: UsageNotes,
+}
+
+/// What the provider adds to the completion's [`Usage`].
+pub(crate) struct UsageNotes {
+    /// The model id sent.
+    pub model: String,
+    /// The request compared with the previous one under its cache key, when the cache report
+    /// is on and the request has a key.
+    pub prefix: Option<PrefixCheck>,
+}
+
+impl UsageNotes {
+    fn apply(&mut self, usage: &mut Usage) {
+        usage.model = Some(self.model.clone());
+        if let Some(prefix) = self.prefix.take() {
+            usage.cache_report = Some(Box::new(prefix.report(usage.cache_read_tokens)));
+        }
+    }
 }
 
 /// Where a completion stands.
@@ -70,6 +93,8 @@ struct FirstEvent {
     status: u16,
     /// From sending the request to the first event.
     waited: Duration,
+    /// The response id its first event carried.
+    response_id: Option<String>,
     /// The chunks decoded from the bytes read so far.
     chunks: Vec<ApiChunk>,
     /// How the stream goes on.
@@ -78,13 +103,15 @@ struct FirstEvent {
 
 /// Builds the stream of one completion. `send` sends the request (given the attempt number) and
 /// resolves, once the response status is known to be a success, to the response and the
-/// deadline of its first event; `new_decoder` makes the decoder for each attempt's body.
-pub fn completion_stream<S, Fut, D>(
+/// deadline of its first event; `new_decoder` makes the decoder for each attempt's body. The
+/// stream runs in `span` (see [`telemetry::chat_span`]); `notes` go into its usage.
+pub(crate) fn completion_stream<S, Fut, D>(
     mut send: S,
     new_decoder: D,
     retry: RetryPolicy,
     timeouts: Timeouts,
-    model_id: &str,
+    span: Span,
+    notes: UsageNotes,
 ) -> ApiStream
 where
     S: FnMut(u32) -> Fut + Send + 'static,
@@ -103,16 +130,8 @@ where
         state: State::Starting(Box::pin(retrying(retry, attempt))),
         pending: VecDeque::new(),
         timeouts,
-        span: tracing::info_span!(
-            "fireworks.completion",
-            model = model_id,
-            attempts = 1u32,
-            status = tracing::field::Empty,
-            first_event_ms = tracing::field::Empty,
-            input_tokens = tracing::field::Empty,
-            output_tokens = tracing::field::Empty,
-            finish = tracing::field::Empty,
-        ),
+        span,
+        notes,
     };
     Box::pin(stream::unfold(session, |mut session| async move {
         let span = session.span.clone();
@@ -143,6 +162,7 @@ async fn read_first_event(
             continue;
         }
         let now = Instant::now();
+        let response_id = decoder.response_id().map(str::to_owned);
         let reading = Box::new(Reading {
             body,
             decoder,
@@ -150,6 +170,7 @@ async fn read_first_event(
         });
         return Ok(FirstEvent {
             status,
+            response_id,
             waited: now.saturating_duration_since(deadline.at - timeouts.first_event),
             chunks,
             next: reading.after(result, ended),
@@ -160,26 +181,32 @@ async fn read_first_event(
 impl Session {
     async fn next(&mut self) -> Option<Result<ApiChunk, Error>> {
         loop {
-            if let Some(chunk) = self.pending.pop_front() {
-                self.record(&chunk);
+            if let Some(mut chunk) = self.pending.pop_front() {
+                if let ApiChunk::Usage(usage) = &mut chunk {
+                    self.notes.apply(usage);
+                }
+                telemetry::record_chunk(&self.span, &chunk);
                 return Some(Ok(chunk));
             }
             match mem::replace(&mut self.state, State::Done) {
                 State::Done => return None,
                 State::Failed(error) => {
-                    tracing::warn!(error = %error, "completion failed");
+                    telemetry::record_error(&self.span, &error);
                     return Some(Err(error));
                 }
                 State::Starting(mut attempts) => match attempts.next().await {
                     Some(Attempt::Retrying(notice)) => {
                         self.state = State::Starting(attempts);
-                        self.record(&notice);
+                        telemetry::record_chunk(&self.span, &notice);
                         return Some(Ok(notice));
                     }
                     Some(Attempt::Done(Ok(first))) => {
-                        self.span.record("status", first.status);
-                        self.span
-                            .record("first_event_ms", first.waited.as_millis() as u64);
+                        telemetry::record_first_event(
+                            &self.span,
+                            first.status,
+                            first.waited,
+                            first.response_id.as_deref(),
+                        );
                         self.pending.extend(first.chunks);
                         self.state = first.next;
                     }
@@ -196,34 +223,6 @@ impl Session {
                     self.pending = VecDeque::from(out);
                 }
             }
-        }
-    }
-
-    /// Notes a chunk on the span (and retries as events).
-    fn record(&self, chunk: &ApiChunk) {
-        match chunk {
-            ApiChunk::Retrying {
-                attempt,
-                delay,
-                reason,
-                ..
-            } => {
-                self.span.record("attempts", attempt + 1);
-                tracing::warn!(
-                    attempt,
-                    delay_ms = delay.as_millis() as u64,
-                    reason,
-                    "retrying"
-                );
-            }
-            ApiChunk::Usage(usage) => {
-                self.span.record("input_tokens", usage.input_tokens);
-                self.span.record("output_tokens", usage.output_tokens);
-            }
-            ApiChunk::Finish(reason) => {
-                self.span.record("finish", tracing::field::debug(reason));
-            }
-            _ => {}
         }
     }
 }

@@ -282,6 +282,19 @@ pub fn parse_event(data: &[u8]) -> Result<WireChunk<'_>, Box<Error>> {
     Ok(chunk)
 }
 
+/// The `id` of a chunk's JSON (the completion's id), when it is a string of at most
+/// [`MAX_MESSAGE_BYTES`](crate::MAX_MESSAGE_BYTES) bytes; `None` for anything else, which
+/// [`parse_event`] judges on its own.
+pub fn response_id(data: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Id<'a> {
+        #[serde(borrow)]
+        id: Cow<'a, str>,
+    }
+    let Id { id } = serde_json::from_slice(data).ok()?;
+    (id.len() <= crate::MAX_MESSAGE_BYTES).then(|| id.into_owned())
+}
+
 /// Reads an event the server named `error` (its SSE `event` field): whatever its data holds, it
 /// is the server's error, with the server's words as the message: `{"error":..}` in any of the
 /// shapes [`ApiError::from_json`] reads, `{"message":..}`, `{"detail":..}`, a JSON string, or

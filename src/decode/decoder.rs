@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 
-use crate::decode::chunk::{WireChunk, WireDelta, error_event, parse_event};
+use crate::decode::chunk::{WireChunk, WireDelta, error_event, parse_event, response_id};
 use crate::decode::reasoning::{ThinkPart, ThinkSplitter};
 use crate::decode::sse::{SseDecoder, SseError, SseEvent};
 use crate::decode::tools::{TakenFragment, ToolCallAssembler};
@@ -50,6 +50,8 @@ struct Completion {
     done: bool,
     /// Events decoded so far.
     events: u64,
+    /// The `id` of the first chunk, when it had one.
+    response_id: Option<String>,
     prices: Prices,
     /// Emit `ApiChunk::ToolCallDelta` pieces as tool calls arrive.
     tool_call_deltas: bool,
@@ -81,6 +83,7 @@ impl StreamDecoder {
                 finish: None,
                 done: false,
                 events: 0,
+                response_id: None,
                 prices: model.prices(),
                 tool_call_deltas: false,
             },
@@ -154,6 +157,12 @@ impl StreamDecoder {
     pub fn events(&self) -> u64 {
         self.completion.events
     }
+
+    /// The completion's id (the `id` of its first chunk, e.g. for `gen_ai.response.id`), once
+    /// that chunk is decoded and when it has one.
+    pub fn response_id(&self) -> Option<&str> {
+        self.completion.response_id.as_deref()
+    }
 }
 
 fn sse_error(err: SseError) -> Error {
@@ -181,6 +190,10 @@ impl Completion {
         if data == b"[DONE]" {
             self.complete(out);
             return Ok(());
+        }
+        if self.events == 1 {
+            // Read once per stream, by a pass of its own: the hot path never reads `id`.
+            self.response_id = response_id(data);
         }
         let WireChunk { choice, usage, .. } = parse_event(data).map_err(|err| *err)?;
         if let Some(choice) = choice {

@@ -30,8 +30,8 @@ pub const DEFAULT_MODEL_ID: &str = "accounts/fireworks/models/kimi-k2p6";
 /// Besides [`FireworksSettings::new`], [`FireworksSettings::from_env`] and the `with_*` methods,
 /// settings deserialize from a host's configuration (JSON, TOML, ...): the fields `api_key`,
 /// `model_id`, `base_url`, `max_tokens`, `context_window`, `supports_images`,
-/// `reasoning_style`, `send_reasoning_back`, `cache_affinity`, `cache_isolation_key`,
-/// `max_event_bytes`, `headers` (an object of strings), `prices` (`{"input", "output",
+/// `reasoning_style`, `send_reasoning_back`, `cache_affinity`, `cache_report`,
+/// `cache_isolation_key`, `max_event_bytes`, `headers` (an object of strings), `prices` (`{"input", "output",
 /// "cache_read"}`, USD per million tokens) and `options` (a [`RequestOptions`] object), with Cline's Fireworks field names accepted too: `fireworksApiKey`,
 /// `fireworksModelId`, `fireworksModelMaxCompletionTokens` (max tokens) and
 /// `fireworksModelMaxTokens` (context window). An unknown field or a bad value is an error naming
@@ -69,6 +69,7 @@ pub struct FireworksSettings {
     pub(crate) timeouts: Timeouts,
     pub(crate) max_event_bytes: usize,
     pub(crate) cache_affinity: bool,
+    pub(crate) cache_report: bool,
     pub(crate) cache_isolation_key: Option<String>,
     /// USD per million tokens: input, output, cached input.
     pub(crate) prices: Option<(f64, f64, Option<f64>)>,
@@ -94,6 +95,7 @@ impl FireworksSettings {
             timeouts: Timeouts::default(),
             max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
             cache_affinity: true,
+            cache_report: false,
             cache_isolation_key: None,
             prices: None,
         }
@@ -216,6 +218,18 @@ impl FireworksSettings {
     /// on), so that every turn of a conversation reuses one replica's prompt cache.
     pub fn with_cache_affinity(mut self, enabled: bool) -> Self {
         self.cache_affinity = enabled;
+        self
+    }
+
+    /// Whether each [`Usage`](crate::Usage) of a request with a cache key (the request's, the
+    /// settings', or the derived one) carries a [`CacheReport`](crate::CacheReport): how much
+    /// of the prompt matches the previous request under that key, and where it broke (default
+    /// off). The provider keeps a fingerprint (a 64-bit hash and a size per message, none of
+    /// the text) of the last request under each of at most
+    /// [`MAX_REPORTED_KEYS`](crate::MAX_REPORTED_KEYS) keys. The cost is one more pass over
+    /// the conversation per turn: about a millisecond for 200k tokens (see the README).
+    pub fn with_cache_report(mut self, enabled: bool) -> Self {
+        self.cache_report = enabled;
         self
     }
 
@@ -350,6 +364,7 @@ impl fmt::Debug for FireworksSettings {
             .field("timeouts", &self.timeouts)
             .field("max_event_bytes", &self.max_event_bytes)
             .field("cache_affinity", &self.cache_affinity)
+            .field("cache_report", &self.cache_report)
             .field("prices", &self.prices)
             .field(
                 "cache_isolation_key",
@@ -394,6 +409,9 @@ impl FireworksSettings {
         settings.send_reasoning_back = fields.take(&["send_reasoning_back"])?;
         if let Some(enabled) = fields.take(&["cache_affinity"])? {
             settings.cache_affinity = enabled;
+        }
+        if let Some(enabled) = fields.take(&["cache_report"])? {
+            settings.cache_report = enabled;
         }
         settings.cache_isolation_key = fields.take(&["cache_isolation_key"])?;
         if let Some(bytes) = fields.take(&["max_event_bytes"])? {

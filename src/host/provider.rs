@@ -309,7 +309,8 @@ pub struct Usage {
     /// How much of the prompt could come from the prompt cache, judged against the previous
     /// request under the same cache key; only with
     /// [`FireworksSettings::with_cache_report`](crate::FireworksSettings::with_cache_report).
-    pub cache_report: Option<CacheReport>,
+    /// Boxed: it comes once per turn, and keeps every chunk small.
+    pub cache_report: Option<Box<CacheReport>>,
 }
 
 impl Usage {
