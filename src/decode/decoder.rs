@@ -305,3 +305,46 @@ fn part_chunk(part: ThinkPart<'_>) -> ApiChunk {
         ThinkPart::Answer(text) => ApiChunk::Text(text.to_owned()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response_id_of(events: &[&str]) -> Option<String> {
+        let mut decoder = StreamDecoder::new(&ModelInfo::unknown("m"));
+        let mut out = Vec::new();
+        for event in events {
+            decoder
+                .push(format!("data: {event}\n\n").as_bytes(), &mut out)
+                .unwrap();
+        }
+        decoder.response_id().map(str::to_owned)
+    }
+
+    #[test]
+    fn the_response_id_is_the_first_events_string_id() {
+        let delta = r#""choices":[{"index":0,"delta":{"content":"x"}}]"#;
+        assert_eq!(
+            response_id_of(&[&format!(r#"{{"id":"cmpl-1",{delta}}}"#)]).as_deref(),
+            Some("cmpl-1")
+        );
+        assert_eq!(
+            response_id_of(&[&format!("{{{delta}}}")]),
+            None,
+            "none sent"
+        );
+        assert_eq!(
+            response_id_of(&[&format!(r#"{{"id":7,{delta}}}"#)]),
+            None,
+            "not a string, and the event still decodes"
+        );
+        assert_eq!(
+            response_id_of(&[
+                &format!("{{{delta}}}"),
+                &format!(r#"{{"id":"later",{delta}}}"#)
+            ]),
+            None,
+            "read from the first event only"
+        );
+    }
+}
