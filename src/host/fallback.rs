@@ -1,21 +1,6 @@
 //! [`FallbackProvider`]: one [`LlmProvider`] over an ordered list of them (Fireworks paths to
 //! the same model, other models, other servers), going on with the next when one fails before
-//! any output of the turn reached the host.
-//!
-//! A turn goes to the first target. When its stream fails before any output (text, reasoning,
-//! a tool call or its delta, usage, a finish reason; [`ApiChunk::Retrying`] and
-//! [`ApiChunk::FallingBack`] are not output) and the [`FallbackPolicy`] says another target can
-//! help, an [`ApiChunk::FallingBack`] announces the switch and the next target takes the turn.
-//! Once output has reached the host, a failure ends the stream with its error, as it would from
-//! the target alone. Each target keeps its own retries: the switch comes after them.
-//!
-//! Reasoning is not carried across model families: the provider notes which targets answered
-//! its turns, and a target of another family (or, when a family is unknown, another model id)
-//! gets the conversation without its [`ContentBlock::Reasoning`] blocks. Before any turn has
-//! been answered, the conversation's reasoning is taken to come from the first target.
-//!
-//! The stream is lazy and owns the running target's stream: dropping it drops (and so cancels)
-//! that stream, and no other target is tried.
+//! any output of the turn reached the host, and [`FallbackPolicy`], which errors do.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -105,9 +90,23 @@ impl fmt::Debug for FallbackPolicy {
 }
 
 /// An [`LlmProvider`] over an ordered list of targets, going on with the next when one fails
-/// before any output (see the [module](self) documentation). Its [`LlmProvider::model`] is the
-/// first target's; each turn's [`Usage::model`](crate::Usage::model) says which model
-/// answered.
+/// before any output. Its [`LlmProvider::model`] is the first target's; each turn's
+/// [`Usage::model`](crate::Usage::model) says which model answered.
+///
+/// A turn goes to the first target. When its stream fails before any output (text, reasoning,
+/// a tool call or its delta, usage, a finish reason; [`ApiChunk::Retrying`] and
+/// [`ApiChunk::FallingBack`] are not output) and the [`FallbackPolicy`] says another target can
+/// help, an [`ApiChunk::FallingBack`] announces the switch and the next target takes the turn.
+/// Once output has reached the host, a failure ends the stream with its error, as it would from
+/// the target alone. Each target keeps its own retries: the switch comes after them.
+///
+/// Reasoning is not carried across model families: the provider notes which targets answered
+/// its turns, and a target of another family (or, when a family is unknown, another model id)
+/// gets the conversation without its [`ContentBlock::Reasoning`] blocks. Before any turn has
+/// been answered, the conversation's reasoning is taken to come from the first target.
+///
+/// The stream is lazy and owns the running target's stream: dropping it drops (and so cancels)
+/// that stream, and no other target is tried.
 ///
 /// ```no_run
 /// use std::sync::Arc;
