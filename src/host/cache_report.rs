@@ -4,7 +4,7 @@
 //! A request is fingerprinted entry by entry (the system prompt, the tools, then each message as
 //! sent) as a 64-bit hash and a size; [`PromptLedger`] keeps the last fingerprint per cache key
 //! (a hash of the key, never the key; no bodies) for at most [`MAX_REPORTED_KEYS`] keys, the
-//! least recently used going first. Comparing two fingerprints gives a [`PrefixCheck`], which
+//! least recently used going first, and of at most [`MAX_REPORTED_MESSAGES`] messages each. Comparing two fingerprints gives a [`PrefixCheck`], which
 //! becomes a [`CacheReport`] once the server's `cached_tokens` are known.
 
 use std::collections::HashMap;
@@ -14,6 +14,11 @@ use std::sync::Mutex;
 /// How many cache keys the report remembers a fingerprint for; past this, the key used least
 /// recently is forgotten.
 pub const MAX_REPORTED_KEYS: usize = 256;
+
+/// How many leading messages of a request are fingerprinted; later ones are not compared (a
+/// longer conversation is reported as if it ended there). With [`MAX_REPORTED_KEYS`], this
+/// bounds the report's memory: 16 bytes a message, at most 16 MiB in all.
+pub const MAX_REPORTED_MESSAGES: usize = 4_096;
 
 /// Bytes of prompt per token, for estimating the cacheable prefix from entry sizes.
 const BYTES_PER_TOKEN: u64 = 4;

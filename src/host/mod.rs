@@ -13,7 +13,7 @@ pub(crate) mod turn;
 
 pub use crate::error::{ApiError, Error, MAX_MESSAGE_BYTES, TimeoutKind};
 pub use crate::request::{ReasoningEffort, RequestOptions, ResponseFormat, ToolChoice};
-pub use cache_report::{CacheBreak, CacheReport, MAX_REPORTED_KEYS};
+pub use cache_report::{CacheBreak, CacheReport, MAX_REPORTED_KEYS, MAX_REPORTED_MESSAGES};
 pub use fake::{FakeProvider, ScriptedResponse};
 pub use fallback::{FALLBACK_REASON_BYTES, FallbackPolicy, FallbackProvider};
 pub use provider::{

@@ -6,12 +6,12 @@ use std::io;
 
 use serde::Serialize;
 
-use crate::host::cache_report::{EntryPrint, Fingerprint};
+use crate::host::cache_report::{EntryPrint, Fingerprint, MAX_REPORTED_MESSAGES};
 use crate::host::provider::ToolSpec;
 use crate::request::wire::{WireMessage, WireTools};
 
 /// The fingerprint of a request whose system prompt, wire messages (the system message among
-/// them, if any) and tools are these.
+/// them, if any) and tools are these; of its first [`MAX_REPORTED_MESSAGES`] messages only.
 pub(crate) fn fingerprint(
     system_prompt: &str,
     messages: &[WireMessage<'_>],
@@ -25,6 +25,7 @@ pub(crate) fn fingerprint(
         messages: messages
             .iter()
             .filter(|message| !matches!(message, WireMessage::System { .. }))
+            .take(MAX_REPORTED_MESSAGES)
             .map(print_of)
             .collect(),
     }
@@ -148,5 +149,17 @@ mod tests {
         let other_system = ChatRequest::new("sys2", base.messages.clone());
         assert_ne!(print(&other_system).system, before.system);
         assert_eq!(print(&other_system).messages, before.messages);
+    }
+
+    #[test]
+    fn a_long_conversation_is_printed_up_to_the_cap() {
+        let messages = (0..MAX_REPORTED_MESSAGES + 10)
+            .map(|i| match i % 2 {
+                0 => Message::user(format!("q{i}")),
+                _ => Message::assistant(format!("a{i}")),
+            })
+            .collect();
+        let long = ChatRequest::new("", messages);
+        assert_eq!(print(&long).messages.len(), MAX_REPORTED_MESSAGES);
     }
 }
