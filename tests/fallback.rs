@@ -221,3 +221,34 @@ async fn dropping_the_stream_during_the_second_target_closes_it_and_tries_no_thi
     assert_eq!(servers[1].requests().len(), 1);
     assert!(servers[2].requests().is_empty(), "no target after the drop");
 }
+
+#[tokio::test]
+async fn an_error_event_before_any_output_falls_through_and_after_output_does_not() {
+    let overloaded_event = br#"event: error
+data: {"error":{"message":"Service Overloaded","code":503}}
+
+"#;
+    let first = stream_then(vec![Step::Send(overloaded_event.to_vec())]);
+    let servers = three_servers(vec![first], vec![answer()], vec![answer()]).await;
+    let items: Vec<_> = fallback(&servers).create_message(ask()).collect().await;
+    let switches = switches(&items);
+    assert_eq!(switches.len(), 1, "{items:?}");
+    assert!(switches[0].2.contains("Service Overloaded"), "{switches:?}");
+    assert!(matches!(items.last(), Some(Ok(ApiChunk::Finish(_)))));
+
+    let body = support::fixture("plain_answer");
+    let mut late = support::events(&body)[1].clone();
+    late.extend_from_slice(overloaded_event);
+    let servers = three_servers(
+        vec![stream_then(vec![Step::Send(late)])],
+        vec![answer()],
+        vec![answer()],
+    )
+    .await;
+    let items: Vec<_> = fallback(&servers).create_message(ask()).collect().await;
+    assert!(
+        matches!(items.last(), Some(Err(Error::Server(_)))),
+        "{items:?}"
+    );
+    assert!(servers[1].requests().is_empty());
+}
