@@ -145,8 +145,9 @@ async fn report_of(provider: &FireworksProvider, request: ChatRequest) -> Option
     usage.cache_report.map(|report| *report)
 }
 
-#[tokio::test]
-async fn the_cache_report_finds_the_turn_that_changed_the_system_prompt() {
+/// Ten turns of one conversation whose system prompt changes at turn 6, with the host's own
+/// cache key or the derived one (which the change replaces).
+async fn ten_turns_with_a_new_system_prompt_at_turn_6(own_key: bool) {
     // The server caches everything it could: only the host's changes break the prefix.
     let server = TestServer::start(vec![answer_with_cached_tokens(100_000)]).await;
     let provider = FireworksProvider::new(settings(&server).with_cache_report(true)).unwrap();
@@ -156,8 +157,10 @@ async fn the_cache_report_finds_the_turn_that_changed_the_system_prompt() {
         if turn == 6 {
             system = "You are a coding agent. It is 12:06.".to_owned();
         }
-        let request = ChatRequest::new(system.clone(), messages.clone())
-            .with_options(RequestOptions::new().with_cache_key("conversation-1"));
+        let mut request = ChatRequest::new(system.clone(), messages.clone());
+        if own_key {
+            request = request.with_options(RequestOptions::new().with_cache_key("conversation-1"));
+        }
         let report = report_of(&provider, request).await.expect("a report");
         let sent = messages.len();
         match turn {
@@ -181,6 +184,26 @@ async fn the_cache_report_finds_the_turn_that_changed_the_system_prompt() {
         messages.push(Message::assistant(format!("answer {turn}")));
         messages.push(Message::user(format!("follow-up {turn}")));
     }
+    let keys: Vec<_> = server
+        .requests()
+        .iter()
+        .map(|r| r.json()["prompt_cache_key"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        keys[4] == keys[5],
+        own_key,
+        "a derived key changes with the system prompt"
+    );
+}
+
+#[tokio::test]
+async fn the_cache_report_finds_the_turn_that_changed_the_system_prompt() {
+    ten_turns_with_a_new_system_prompt_at_turn_6(true).await;
+}
+
+#[tokio::test]
+async fn the_cache_report_finds_a_changed_system_prompt_under_a_derived_key_too() {
+    ten_turns_with_a_new_system_prompt_at_turn_6(false).await;
 }
 
 #[tokio::test]

@@ -297,7 +297,10 @@ impl LlmProvider for FireworksProvider {
                     .cache_affinity
                     .then_some(cache::conversation_key as fn(&ChatRequest) -> String),
                 budget,
-                fingerprint: shared.prompt_ledger.is_some(),
+                fingerprint: shared
+                    .prompt_ledger
+                    .as_ref()
+                    .map(|_| cache::report_key as fn(&ChatRequest) -> String),
             },
         );
         let built = match body {

@@ -41,8 +41,11 @@ pub(crate) struct BodyOptions<'a> {
     pub derive_cache_key: Option<fn(&ChatRequest) -> String>,
     /// Who keeps the output within the context window.
     pub budget: Budget,
-    /// Fingerprint the request for the prompt-cache report (when it has a cache key).
-    pub fingerprint: bool,
+    /// Fingerprint the request for the prompt-cache report (when it has a cache key), filed
+    /// under its cache key; under this function's key when the cache key is derived (one that
+    /// stays the same when what the derived key hashes changes, so that the report can say
+    /// what changed). `None`: no fingerprint.
+    pub fingerprint: Option<fn(&ChatRequest) -> String>,
 }
 
 /// A request's body, with what telemetry and the cache report need to know of it.
@@ -54,7 +57,8 @@ pub(crate) struct Built {
     pub max_tokens: u32,
     /// The sampling temperature sent, if any.
     pub temperature: Option<f32>,
-    /// The cache key sent and the request's fingerprint, when asked for and there is a key.
+    /// The key the cache report files the request under and its fingerprint, when asked for
+    /// and there is a cache key.
     pub fingerprint: Option<(String, Fingerprint)>,
 }
 
@@ -132,9 +136,12 @@ pub(crate) fn build_body(request: &ChatRequest, options: BodyOptions<'_>) -> Res
     let mut out = Vec::with_capacity(body.size_hint());
     serde_json::to_writer(&mut out, &body)
         .map_err(|err| Error::Config(format!("the request could not be encoded as JSON: {err}")))?;
-    let fingerprint = cache_key.filter(|_| options.fingerprint).map(|key| {
+    let fingerprint = options.fingerprint.zip(cache_key).map(|(report_key, key)| {
         let print = fingerprint::fingerprint(&request.system_prompt, &messages, &request.tools);
-        (key.to_owned(), print)
+        match resolved.cache_key {
+            Some(given) => (given.to_owned(), print),
+            None => (report_key(request), print),
+        }
     });
     Ok(Built {
         body: out,
@@ -164,7 +171,7 @@ mod tests {
             send_reasoning_back: false,
             derive_cache_key: None,
             budget: Budget::Estimate,
-            fingerprint: false,
+            fingerprint: None,
         }
     }
 
