@@ -216,12 +216,12 @@ impl LlmProvider for FallbackProvider {
     }
 
     fn create_message(&self, request: ChatRequest) -> ApiStream {
-        let turn = Turn {
+        let turn = FallbackTurn {
             provider: self.clone(),
             request,
             target: 0,
             running: None,
-            answered: false,
+            output_started: false,
             over: false,
         };
         Box::pin(stream::unfold(turn, |mut turn| async move {
@@ -232,7 +232,7 @@ impl LlmProvider for FallbackProvider {
 }
 
 /// One turn across the targets.
-struct Turn {
+struct FallbackTurn {
     provider: FallbackProvider,
     request: ChatRequest,
     /// The target running (or to start).
@@ -240,12 +240,12 @@ struct Turn {
     /// Its stream, once started.
     running: Option<ApiStream>,
     /// Output of the turn has reached the host: no switching now.
-    answered: bool,
+    output_started: bool,
     /// The stream has ended.
     over: bool,
 }
 
-impl Turn {
+impl FallbackTurn {
     async fn next(&mut self) -> Option<Result<ApiChunk, Error>> {
         if self.over {
             return None;
@@ -262,8 +262,8 @@ impl Turn {
                     chunk,
                     ApiChunk::Retrying { .. } | ApiChunk::FallingBack { .. }
                 ) {
-                    if !self.answered {
-                        self.answered = true;
+                    if !self.output_started {
+                        self.output_started = true;
                         provider.note_answer(self.target);
                     }
                     if let ApiChunk::Usage(usage) = &mut chunk
@@ -276,7 +276,7 @@ impl Turn {
             }
             Some(Err(error)) => {
                 let next = self.target + 1;
-                if self.answered
+                if self.output_started
                     || next >= provider.targets.len()
                     || !provider.policy.falls_through(&error)
                 {
