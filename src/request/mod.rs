@@ -138,10 +138,11 @@ pub(crate) fn build_body(request: &ChatRequest, options: BodyOptions<'_>) -> Res
         .map_err(|err| Error::Config(format!("the request could not be encoded as JSON: {err}")))?;
     let fingerprint = options.fingerprint.zip(cache_key).map(|(report_key, key)| {
         let print = fingerprint::fingerprint(&request.system_prompt, &messages, &request.tools);
-        match resolved.cache_key {
-            Some(given) => (given.to_owned(), print),
-            None => (report_key(request), print),
-        }
+        let filed_under = match derived {
+            Some(_) => report_key(request),
+            None => key.to_owned(),
+        };
+        (filed_under, print)
     });
     Ok(Built {
         body: out,
