@@ -9,7 +9,7 @@
 //!    calls, tool results of up to 20 KB, two 1 MiB base64 images) and building its body, at a
 //!    quarter, half and full size, against `serde_json::to_vec` of the same body as plain serde
 //!    structs (the bytes are checked equal); the cost of the derived cache key and the output
-//!    budget's estimate; the bytes allocated by one build.
+//!    budget's estimate; the cost of the prompt-cache report; the bytes allocated by one build.
 //! 2. Many streams: 1,000 concurrent streams of 200 events on one runtime (2 workers) that
 //!    also runs the loopback server: the peak heap per live stream above plain reqwest's for the
 //!    same bytes, CPU time per chunk next to one stream at a time, and the connections: opened

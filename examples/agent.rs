@@ -100,6 +100,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
                 Ok(ApiChunk::Retrying { reason, delay, .. }) => {
                     out.line(&format!("({reason}; retrying in {delay:.1?})"))
                 }
+                Ok(ApiChunk::FallingBack { from, to, reason }) => {
+                    out.line(&format!("({from} failed: {reason}; going on with {to})"))
+                }
                 Ok(_) => {}
                 Err(_) => out.end_line(),
             });

@@ -217,6 +217,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             } => {
                 eprintln!("(attempt {attempt}/{max} failed: {reason}; retrying in {delay:.1?})");
             }
+            ApiChunk::FallingBack { from, to, reason } => {
+                eprintln!("({from} failed: {reason}; going on with {to})");
+            }
             ApiChunk::Usage(u) => usage = Some(u),
             ApiChunk::Finish(reason) => finish = Some(reason),
             _ => {}

@@ -44,12 +44,13 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | `host` | the `LlmProvider` trait, requests, messages, chunks, usage, model info, turns, the fake |
+//! | `host` | the `LlmProvider` trait, requests, messages, chunks, usage, model info, turns, the fake, fallback, the cache report |
 //! | `request` | request → JSON body: `options`, `conversation`, `reasoning`, `budget`, `wire` |
 //! | `config` | reading settings and options from a host's configuration, naming bad fields |
 //! | `transport` | sending one request, status and error bodies → typed [`Error`], deadlines, retry, record and replay |
 //! | `decode` | bytes → chunks without I/O: `sse`, `chunk`, `reasoning`, `tools`, the `decoder` |
 //! | `stream` | the async state machine of one completion |
+//! | `telemetry` | its tracing span, after the OpenTelemetry GenAI conventions |
 //! | `error` | the one [`Error`] type |
 //! | `fireworks` | settings, the models.dev catalog and its overlay, prompt-cache keys, embeddings, [`FireworksProvider`] |
 
@@ -63,6 +64,7 @@ pub mod host;
 mod redact;
 mod request;
 mod stream;
+mod telemetry;
 pub mod transport;
 
 /// The sans-IO decode path, for hosts with a transport of their own: response bytes in,

@@ -8,9 +8,11 @@
 //! stream with an error after every chunk already decoded. When `[DONE]` arrives the stream ends
 //! with its last chunks, whatever the server does with the connection afterwards.
 //!
-//! Each stream runs inside a `fireworks.completion` tracing span recording the model, the
-//! attempts, the status, the time to the first event, the tokens and the finish reason;
-//! retries and errors are events in it. Nothing here ever sees the key.
+//! Each stream runs inside its GenAI `chat` tracing span (see `telemetry`), which records the
+//! attempts, the status, the response id, the time to the first event, the tokens, the finish
+//! reason and the error; retries and errors are events in it. Each [`Usage`] passing through
+//! gets the model id and the prompt-cache report ([`UsageNotes`]). Nothing here ever sees the
+//! key.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -23,9 +25,11 @@ use tokio::time::Instant;
 use tracing::{Instrument, Span};
 
 use crate::decode::StreamDecoder;
-use crate::error::{Error, TimeoutKind, bounded};
-use crate::host::provider::{ApiChunk, ApiStream, FinishReason};
+use crate::error::{Error, TimeoutKind};
+use crate::host::cache_report::PrefixCheck;
+use crate::host::provider::{ApiChunk, ApiStream, FinishReason, Usage};
 use crate::redact::Secrets;
+use crate::telemetry;
 use crate::transport::http::{self, Body, Deadline, Response, Timeouts};
 use crate::transport::retry::{Attempt, RetryPolicy, retrying};
 
@@ -40,6 +44,25 @@ struct Session {
     /// Cut out of every error (and so of every `Retrying` reason and log line).
     secrets: Secrets,
     span: Span,
+    notes: UsageNotes,
+}
+
+/// What the provider adds to the completion's [`Usage`].
+pub(crate) struct UsageNotes {
+    /// The model id sent.
+    pub model: String,
+    /// The request compared with the previous one under its cache key, when the cache report
+    /// is on and the request has a key.
+    pub prefix: Option<PrefixCheck>,
+}
+
+impl UsageNotes {
+    fn apply(&mut self, usage: &mut Usage) {
+        usage.model = Some(self.model.clone());
+        if let Some(prefix) = self.prefix.take() {
+            usage.cache_report = Some(Box::new(prefix.report(usage.cache_read_tokens)));
+        }
+    }
 }
 
 /// Where a completion stands.
@@ -72,6 +95,8 @@ struct FirstEvent {
     status: u16,
     /// From sending the request to the first event.
     waited: Duration,
+    /// The response id its first event carried.
+    response_id: Option<String>,
     /// The chunks decoded from the bytes read so far.
     chunks: Vec<ApiChunk>,
     /// How the stream goes on.
@@ -80,15 +105,18 @@ struct FirstEvent {
 
 /// Builds the stream of one completion. `send` sends the request (given the attempt number) and
 /// resolves, once the response status is known to be a success, to the response and the
-/// deadline of its first event; `new_decoder` makes the decoder for each attempt's body. No
-/// secret of `secrets` is left in an error, a `Retrying` chunk or a log line of the stream.
-pub fn completion_stream<S, Fut, D>(
+/// deadline of its first event; `new_decoder` makes the decoder for each attempt's body. The
+/// stream runs in `span` (see [`telemetry::chat_span`]); `notes` go into its usage. No secret of
+/// `secrets` is left in an error, a `Retrying` chunk, a server's text in a chunk or a log line of
+/// the stream.
+pub(crate) fn completion_stream<S, Fut, D>(
     mut send: S,
     new_decoder: D,
     retry: RetryPolicy,
     timeouts: Timeouts,
     secrets: Secrets,
-    model_id: &str,
+    span: Span,
+    notes: UsageNotes,
 ) -> ApiStream
 where
     S: FnMut(u32) -> Fut + Send + 'static,
@@ -114,16 +142,8 @@ where
         pending: VecDeque::new(),
         timeouts,
         secrets,
-        span: tracing::info_span!(
-            "fireworks.completion",
-            model = model_id,
-            attempts = 1u32,
-            status = tracing::field::Empty,
-            first_event_ms = tracing::field::Empty,
-            input_tokens = tracing::field::Empty,
-            output_tokens = tracing::field::Empty,
-            finish = tracing::field::Empty,
-        ),
+        span,
+        notes,
     };
     Box::pin(stream::unfold(session, |mut session| async move {
         let span = session.span.clone();
@@ -158,6 +178,7 @@ async fn read_first_event(
             continue;
         }
         let now = Instant::now();
+        let response_id = decoder.response_id().map(str::to_owned);
         let reading = Box::new(Reading {
             body,
             decoder,
@@ -165,6 +186,7 @@ async fn read_first_event(
         });
         return Ok(FirstEvent {
             status,
+            response_id,
             waited: now.saturating_duration_since(deadline.at - timeouts.first_event),
             chunks,
             next: reading.after(result, ended),
@@ -182,27 +204,35 @@ impl Session {
                     ApiChunk::Finish(FinishReason::Other(text)) | ApiChunk::RequestId(text) => {
                         self.secrets.scrub(text);
                     }
+                    ApiChunk::Usage(usage) => self.notes.apply(usage),
                     _ => {}
                 }
-                self.record(&chunk);
+                telemetry::record_chunk(&self.span, &chunk);
                 return Some(Ok(chunk));
             }
             match mem::replace(&mut self.state, State::Done) {
                 State::Done => return None,
                 State::Failed(error) => {
-                    tracing::warn!(error = %error, "completion failed");
+                    telemetry::record_error(&self.span, &error);
                     return Some(Err(error));
                 }
                 State::Starting(mut attempts) => match attempts.next().await {
                     Some(Attempt::Retrying(notice)) => {
                         self.state = State::Starting(attempts);
-                        self.record(&notice);
+                        telemetry::record_chunk(&self.span, &notice);
                         return Some(Ok(notice));
                     }
                     Some(Attempt::Done(Ok(first))) => {
-                        self.span.record("status", first.status);
-                        self.span
-                            .record("first_event_ms", first.waited.as_millis() as u64);
+                        telemetry::record_first_event(
+                            &self.span,
+                            first.status,
+                            first.waited,
+                            first
+                                .response_id
+                                .as_deref()
+                                .map(|id| self.secrets.scrubbed(id))
+                                .as_deref(),
+                        );
                         self.pending.extend(first.chunks);
                         self.state = self.without_secrets(first.next);
                     }
@@ -228,38 +258,6 @@ impl Session {
         match state {
             State::Failed(error) => State::Failed(self.secrets.error(error)),
             state => state,
-        }
-    }
-
-    /// Notes a chunk on the span (and retries as events).
-    fn record(&self, chunk: &ApiChunk) {
-        match chunk {
-            ApiChunk::Retrying {
-                attempt,
-                delay,
-                reason,
-                ..
-            } => {
-                self.span.record("attempts", attempt + 1);
-                tracing::warn!(
-                    attempt,
-                    delay_ms = delay.as_millis() as u64,
-                    reason,
-                    "retrying"
-                );
-            }
-            ApiChunk::Usage(usage) => {
-                self.span.record("input_tokens", usage.input_tokens);
-                self.span.record("output_tokens", usage.output_tokens);
-            }
-            ApiChunk::Finish(reason) => {
-                // Bounded: a reason the crate does not know is the server's text, of any length.
-                self.span.record(
-                    "finish",
-                    tracing::field::display(bounded(format!("{reason:?}"))),
-                );
-            }
-            _ => {}
         }
     }
 }

@@ -1,13 +1,13 @@
-//! Prompt-cache affinity on the wire: the conversation key, the isolation header, and what the
-//! cache saved.
+//! Prompt-cache affinity on the wire: the conversation key, the isolation header, what the
+//! cache saved, and the cache report.
 
 mod support;
 
 use std::sync::Arc;
 
 use fireworks_provider::{
-    ApiChunk, ChatRequest, FireworksProvider, FireworksSettings, LlmProvider, Message,
-    RequestOptions, Usage, lookup_model,
+    ApiChunk, CacheBreak, CacheReport, ChatRequest, FireworksProvider, FireworksSettings,
+    LlmProvider, Message, RequestOptions, Usage, lookup_model,
 };
 use futures::StreamExt;
 use support::server::{Reply, TestServer};
@@ -124,4 +124,112 @@ fn cache_savings_are_the_price_difference_on_cached_tokens() {
         fireworks_provider::ModelInfo::unknown("x").cost(&usage),
         None
     );
+}
+
+/// A stream answering "ok" whose usage says the server served `cached` prompt tokens from its
+/// cache.
+fn answer_with_cached_tokens(cached: u64) -> Reply {
+    let body = format!(
+        "data: {{\"id\":\"r\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"ok\"}}}}]}}\n\n\
+         data: {{\"id\":\"r\",\"choices\":[{{\"index\":0,\"delta\":{{}},\"finish_reason\":\"stop\"}}],\
+         \"usage\":{{\"prompt_tokens\":100000,\"completion_tokens\":1,\
+         \"prompt_tokens_details\":{{\"cached_tokens\":{cached}}}}}}}\n\n\
+         data: [DONE]\n\n"
+    );
+    Reply::sse(body)
+}
+
+async fn report_of(provider: &FireworksProvider, request: ChatRequest) -> Option<CacheReport> {
+    let items: Vec<_> = provider.create_message(request).collect().await;
+    let usage = support::usage(&items).unwrap_or_else(|| panic!("no usage in {items:?}"));
+    usage.cache_report.map(|report| *report)
+}
+
+/// Ten turns of one conversation whose system prompt changes at turn 6, with the host's own
+/// cache key or the derived one (which the change replaces).
+async fn ten_turns_with_a_new_system_prompt_at_turn_6(own_key: bool) {
+    // The server caches everything it could: only the host's changes break the prefix.
+    let server = TestServer::start(vec![answer_with_cached_tokens(100_000)]).await;
+    let provider = FireworksProvider::new(settings(&server).with_cache_report(true)).unwrap();
+    let mut system = "You are a coding agent.".to_owned();
+    let mut messages = vec![Message::user("fix the parser")];
+    for turn in 1..=10 {
+        if turn == 6 {
+            system = "You are a coding agent. It is 12:06.".to_owned();
+        }
+        let mut request = ChatRequest::new(system.clone(), messages.clone());
+        if own_key {
+            request = request.with_options(RequestOptions::new().with_cache_key("conversation-1"));
+        }
+        let report = report_of(&provider, request).await.expect("a report");
+        let sent = messages.len();
+        match turn {
+            1 => assert_eq!(report.previous_messages, None, "nothing to compare with"),
+            6 => {
+                assert_eq!(
+                    report.broke_at,
+                    Some(CacheBreak::SystemPrompt),
+                    "{report:?}"
+                );
+                assert_eq!((report.unchanged_messages, report.cacheable_tokens), (0, 0));
+            }
+            _ => {
+                let previous = sent - 2;
+                assert_eq!(report.previous_messages, Some(previous), "turn {turn}");
+                assert_eq!(report.unchanged_messages, previous, "turn {turn}");
+                assert_eq!((report.broke_at, report.fell_short), (None, false));
+                assert!(report.cacheable_tokens > 0);
+            }
+        }
+        messages.push(Message::assistant(format!("answer {turn}")));
+        messages.push(Message::user(format!("follow-up {turn}")));
+    }
+    let keys: Vec<_> = server
+        .requests()
+        .iter()
+        .map(|r| r.json()["prompt_cache_key"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        keys[4] == keys[5],
+        own_key,
+        "a derived key changes with the system prompt"
+    );
+}
+
+#[tokio::test]
+async fn the_cache_report_finds_the_turn_that_changed_the_system_prompt() {
+    ten_turns_with_a_new_system_prompt_at_turn_6(true).await;
+}
+
+#[tokio::test]
+async fn the_cache_report_finds_a_changed_system_prompt_under_a_derived_key_too() {
+    ten_turns_with_a_new_system_prompt_at_turn_6(false).await;
+}
+
+#[tokio::test]
+async fn the_cache_report_says_where_an_edit_broke_the_prefix_and_is_off_by_default() {
+    let server = TestServer::start(vec![answer_with_cached_tokens(0)]).await;
+    let reporting = FireworksProvider::new(settings(&server).with_cache_report(true)).unwrap();
+    let long = "x".repeat(4_000);
+    let turn = |edited: &str| {
+        ChatRequest::new(
+            "sys",
+            vec![
+                Message::user(long.as_str()),
+                Message::assistant(edited),
+                Message::user("go on"),
+            ],
+        )
+    };
+    // The derived key (the system prompt and first user message) is the same for both.
+    assert!(report_of(&reporting, turn("first")).await.is_some());
+    let report = report_of(&reporting, turn("edited")).await.unwrap();
+    assert_eq!(report.broke_at, Some(CacheBreak::Message(1)), "{report:?}");
+    assert_eq!(report.unchanged_messages, 1);
+    assert!(
+        report.fell_short,
+        "0 cached of about 1,000 cacheable tokens"
+    );
+    let quiet = FireworksProvider::new(settings(&server)).unwrap();
+    assert_eq!(report_of(&quiet, turn("edited")).await, None);
 }

@@ -24,8 +24,9 @@ const CATALOG: &str = "src/fireworks/catalog/fireworks-ai.json";
 
 /// The fields of a model that the catalog keeps: facts a provider needs (limits, prices,
 /// modalities, what it accepts, how it takes reasoning back, whether it is going away).
-const MODEL_FACTS: [&str; 10] = [
+const MODEL_FACTS: [&str; 11] = [
     "name",
+    "family",
     "status",
     "limit",
     "cost",

@@ -209,7 +209,10 @@ async fn a_finish_reason_echoing_the_key_is_redacted_from_the_chunk_and_the_span
         "{items:?}"
     );
     let log = captured.text();
-    assert!(log.contains("finish="), "{log}");
+    assert!(
+        log.contains("gen_ai.response.finish_reasons=\"other\""),
+        "{log}"
+    );
     assert_no_secret("finish reason", &log);
 }
 

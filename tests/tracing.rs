@@ -1,5 +1,6 @@
-//! What the crate logs through `tracing`: one span per completion with its outcome, retries as
-//! events, raw bytes only at trace level, and never the key.
+//! What the crate logs through `tracing`: one span per completion, named and filled after the
+//! OpenTelemetry GenAI conventions, with its outcome; retries as events, raw bytes only at trace
+//! level, and never the key.
 
 mod support;
 
@@ -8,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fireworks_provider::{
-    ChatRequest, FireworksProvider, FireworksSettings, LlmProvider, Message, RetryPolicy,
+    ChatRequest, FireworksProvider, FireworksSettings, LlmProvider, Message, RequestOptions,
+    RetryPolicy,
 };
 use futures::StreamExt;
 use support::server::{Reply, TestServer};
@@ -28,17 +30,29 @@ impl Write for Captured {
     }
 }
 
+impl Captured {
+    /// Collects what a subscriber at `level` writes, span closings included, while the guard
+    /// lives.
+    fn subscribe(&self, level: tracing::Level) -> tracing::subscriber::DefaultGuard {
+        let writer = self.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_default(subscriber)
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
 #[tokio::test]
-async fn a_completion_is_one_span_with_its_outcome_and_no_key() {
+async fn a_completion_is_one_genai_span_with_its_outcome_and_no_key() {
     let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = captured.subscribe(tracing::Level::TRACE);
 
     let body = support::fixture("plain_answer");
     let server = TestServer::start(vec![
@@ -58,22 +72,39 @@ async fn a_completion_is_one_span_with_its_outcome_and_no_key() {
     )
     .unwrap();
     let items: Vec<_> = provider
-        .create_message(ChatRequest::new("", vec![Message::user("hi")]))
+        .create_message(
+            ChatRequest::new("", vec![Message::user("hi")]).with_options(
+                RequestOptions::new()
+                    .with_max_tokens(700)
+                    .with_temperature(0.25),
+            ),
+        )
         .collect()
         .await;
     assert!(items.iter().all(Result::is_ok));
 
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
+    let port = server.addr().port();
     for expected in [
-        "fireworks.completion",
-        "model=\"accounts/fireworks/models/llama-v3p3-70b-instruct\"",
+        "chat{",
+        "otel.name=chat accounts/fireworks/models/llama-v3p3-70b-instruct",
+        "otel.kind=\"client\"",
+        "gen_ai.operation.name=\"chat\"",
+        "gen_ai.provider.name=\"fireworks\"",
+        "gen_ai.request.model=\"accounts/fireworks/models/llama-v3p3-70b-instruct\"",
+        "gen_ai.request.max_tokens=700",
+        "gen_ai.request.temperature=0.25",
+        "server.address=\"127.0.0.1\"",
+        &format!("server.port={port}"),
         "retrying",
         "Service Overloaded",
-        "attempts=2",
-        "status=200",
-        "first_event_ms=",
-        "input_tokens=",
-        "finish=Stop",
+        "fireworks.attempts=2",
+        "http.response.status_code=200",
+        "gen_ai.response.id=\"47f7dffe-520b-4bfb-b2eb-1b45f5d8482f\"",
+        "gen_ai.response.time_to_first_chunk=",
+        "gen_ai.usage.input_tokens=",
+        "gen_ai.usage.output_tokens=",
+        "gen_ai.response.finish_reasons=\"stop\"",
         "body read",
     ] {
         assert!(log.contains(expected), "missing {expected:?} in:\n{log}");
@@ -82,4 +113,44 @@ async fn a_completion_is_one_span_with_its_outcome_and_no_key() {
         !log.contains(KEY) && !log.to_lowercase().contains("bearer"),
         "{log}"
     );
+}
+
+#[tokio::test]
+async fn a_failed_completion_records_its_error_type_and_no_content() {
+    let captured = Captured::default();
+    let _guard = captured.subscribe(tracing::Level::INFO);
+    let answer = support::fixture("plain_answer");
+    let server = TestServer::start(vec![
+        Reply::sse(answer),
+        Reply::json(401, r#"{"error":{"message":"invalid api key"}}"#),
+    ])
+    .await;
+    let provider = FireworksProvider::new(
+        FireworksSettings::new(KEY, "accounts/fireworks/models/llama-v3p3-70b-instruct")
+            .with_base_url(server.base_url()),
+    )
+    .unwrap();
+    let prompt = "the secret plan is purple elephants";
+    for _ in 0..2 {
+        let _: Vec<_> = provider
+            .create_message(ChatRequest::new(
+                "system words",
+                vec![Message::user(prompt)],
+            ))
+            .collect()
+            .await;
+    }
+    let log = captured.text();
+    assert!(log.contains("error.type=\"auth\""), "{log}");
+    assert!(log.contains("gen_ai.usage.output_tokens="), "{log}");
+    let (_, answer_text) = support::texts(&support::decode_whole(
+        &fireworks_provider::ModelInfo::unknown("m"),
+        &support::fixture("plain_answer"),
+    ));
+    for content in [prompt, "system words", answer_text.trim(), KEY] {
+        assert!(
+            !content.is_empty() && !log.contains(content),
+            "{content:?} in:\n{log}"
+        );
+    }
 }

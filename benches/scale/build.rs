@@ -205,6 +205,22 @@ pub fn bench(runtime: &Runtime, targets: &mut Targets) -> Built {
         1.05,
     );
 
+    // The prompt-cache report's cost: the same build with it on (one more serialization pass,
+    // into a hasher, and the comparison with the previous request under the key).
+    let reporting = FireworksSettings::new("bench", MODEL)
+        .with_base_url(server.base_url())
+        .with_cache_report(true);
+    let reporting = FireworksProvider::new(reporting).unwrap();
+    let mut with_report = || build_time(&reporting, &request);
+    let mut without_report = || build_time(&provider, &request);
+    let times = in_turns(&mut [&mut with_report, &mut without_report], 150);
+    println!(
+        "  full size with the cache report {:.2} ms, without {:.2} ms: {:+.2} ms per turn",
+        times[0].best.as_secs_f64() * 1e3,
+        times[1].best.as_secs_f64() * 1e3,
+        (times[0].best.as_secs_f64() - times[1].best.as_secs_f64()) * 1e3,
+    );
+
     // Bytes allocated by one build, on this thread while nothing else runs.
     let body_bytes = full_size.body_bytes;
     let clone = request.clone();

@@ -254,6 +254,8 @@ impl WireUsage {
                 .completion_tokens_details
                 .and_then(|d| d.reasoning_tokens),
             total_cost: None,
+            model: None,
+            cache_report: None,
         }
     }
 }
@@ -437,6 +439,21 @@ fn event_value(text: &str) -> Option<serde_json::Value> {
         Ok(value) => Some(value),
         Err(_) => readable(text, 2).filter(has_message),
     }
+}
+
+/// The `id` of a chunk's JSON (the completion's id), when it is a string of at most
+/// [`MAX_MESSAGE_BYTES`](crate::MAX_MESSAGE_BYTES) bytes; `None` for anything else, which
+/// [`parse_event`] judges on its own.
+pub fn response_id(data: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Id<'a> {
+        #[serde(borrow)]
+        id: Cow<'a, str>,
+    }
+    // Most servers send it; one that does not costs a search, not a failed parse.
+    memchr::memmem::find(data, b"\"id\"")?;
+    let Id { id } = serde_json::from_slice(data).ok()?;
+    (id.len() <= crate::MAX_MESSAGE_BYTES).then(|| id.into_owned())
 }
 
 /// Reads an event the server named `error` (its SSE `event` field): whatever its data holds, it

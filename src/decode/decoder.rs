@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 
 use crate::decode::chunk::{
-    ContentPart, WireChunk, WireContent, WireDelta, error_event, parse_event,
+    ContentPart, WireChunk, WireContent, WireDelta, error_event, parse_event, response_id,
 };
 use crate::decode::reasoning::{ThinkPart, ThinkSplitter};
 use crate::decode::sse::{SseDecoder, SseError, SseEvent};
@@ -52,6 +52,8 @@ struct Completion {
     done: bool,
     /// Events decoded so far.
     events: u64,
+    /// The `id` of the first chunk, when it had one.
+    response_id: Option<String>,
     prices: Prices,
     /// Emit `ApiChunk::ToolCallDelta` pieces as tool calls arrive.
     tool_call_deltas: bool,
@@ -83,6 +85,7 @@ impl StreamDecoder {
                 finish: None,
                 done: false,
                 events: 0,
+                response_id: None,
                 prices: model.prices(),
                 tool_call_deltas: false,
             },
@@ -164,6 +167,12 @@ impl StreamDecoder {
     pub fn events(&self) -> u64 {
         self.completion.events
     }
+
+    /// The completion's id (the `id` of its first chunk, e.g. for `gen_ai.response.id`), once
+    /// that chunk is decoded and when it has one.
+    pub fn response_id(&self) -> Option<&str> {
+        self.completion.response_id.as_deref()
+    }
 }
 
 fn sse_error(err: SseError) -> Error {
@@ -191,6 +200,10 @@ impl Completion {
         if data == b"[DONE]" {
             self.complete(out);
             return Ok(());
+        }
+        if self.events == 1 {
+            // Read once per stream, by a pass of its own: the hot path never reads `id`.
+            self.response_id = response_id(data);
         }
         let WireChunk { choice, usage, .. } = parse_event(data).map_err(|err| *err)?;
         if let Some(choice) = choice {
@@ -314,5 +327,48 @@ fn part_chunk(part: ThinkPart<'_>) -> ApiChunk {
     match part {
         ThinkPart::Reasoning(text) => ApiChunk::Reasoning(text.to_owned()),
         ThinkPart::Answer(text) => ApiChunk::Text(text.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response_id_of(events: &[&str]) -> Option<String> {
+        let mut decoder = StreamDecoder::new(&ModelInfo::unknown("m"));
+        let mut out = Vec::new();
+        for event in events {
+            decoder
+                .push(format!("data: {event}\n\n").as_bytes(), &mut out)
+                .unwrap();
+        }
+        decoder.response_id().map(str::to_owned)
+    }
+
+    #[test]
+    fn the_response_id_is_the_first_events_string_id() {
+        let delta = r#""choices":[{"index":0,"delta":{"content":"x"}}]"#;
+        assert_eq!(
+            response_id_of(&[&format!(r#"{{"id":"cmpl-1",{delta}}}"#)]).as_deref(),
+            Some("cmpl-1")
+        );
+        assert_eq!(
+            response_id_of(&[&format!("{{{delta}}}")]),
+            None,
+            "none sent"
+        );
+        assert_eq!(
+            response_id_of(&[&format!(r#"{{"id":7,{delta}}}"#)]),
+            None,
+            "not a string, and the event still decodes"
+        );
+        assert_eq!(
+            response_id_of(&[
+                &format!("{{{delta}}}"),
+                &format!(r#"{{"id":"later",{delta}}}"#)
+            ]),
+            None,
+            "read from the first event only"
+        );
     }
 }

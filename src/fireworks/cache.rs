@@ -31,6 +31,20 @@ pub fn isolation_header(key: &str) -> Result<HeaderValue, Error> {
 pub fn conversation_key(request: &ChatRequest) -> String {
     let mut hash = Fnv1a::default();
     hash.write(request.system_prompt.as_bytes());
+    hash_first_user_message(request, &mut hash);
+    format!("conv-{:016x}", hash.0)
+}
+
+/// The key the prompt-cache report files a request with a derived cache key under: the first
+/// user message alone, so that a changed system prompt (which changes the derived key, and so
+/// loses the cache) is reported as what broke the prefix rather than as a new conversation.
+pub fn report_key(request: &ChatRequest) -> String {
+    let mut hash = Fnv1a::default();
+    hash_first_user_message(request, &mut hash);
+    format!("derived-{:016x}", hash.0)
+}
+
+fn hash_first_user_message(request: &ChatRequest, hash: &mut Fnv1a) {
     if let Some(first) = request.messages.iter().find(|m| m.role == Role::User) {
         for block in &first.content {
             hash.write(&[0xFF]); // separates blocks: ["ab"] and ["a", "b"] differ
@@ -41,7 +55,6 @@ pub fn conversation_key(request: &ChatRequest) -> String {
             }
         }
     }
-    format!("conv-{:016x}", hash.0)
 }
 
 /// 64-bit FNV-1a.

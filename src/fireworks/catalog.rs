@@ -148,6 +148,7 @@ impl Catalog {
         let reasons = entry.reasoning == Some(true);
         let mut model = ModelInfo::unknown(shown_id);
         model.name = entry.name.clone();
+        model.family = entry.family.clone();
         model.context_window = context_window;
         model.max_tokens = max_tokens;
         // A model whose input modalities are not listed: the server is the judge, as for an
@@ -236,9 +237,12 @@ mod tests {
             let model = lookup(id).unwrap_or_else(|| panic!("{id} has no limits"));
             assert!(model.input_price.is_some(), "{id} has no price");
             assert!(model.reasoning_options.is_some(), "{id}");
+            assert!(model.family.is_some(), "{id} has no family");
         }
         let kimi = lookup("accounts/fireworks/routers/kimi-k2p6-turbo").unwrap();
         assert_eq!(kimi.name.as_deref(), Some("Kimi K2.6 Turbo"));
+        // A router is its model's family: reasoning may go from one to the other.
+        assert_eq!(kimi.family.as_deref(), Some("kimi-thinking"));
         assert_eq!((kimi.context_window, kimi.max_tokens), (262_000, 262_000));
         assert_eq!(
             (kimi.input_price, kimi.output_price, kimi.cache_read_price),

@@ -29,10 +29,12 @@ use tokio::time::Instant;
 
 use crate::decode::StreamDecoder;
 use crate::error::{Error, TimeoutKind, bounded};
+use crate::host::cache_report::PromptLedger;
 use crate::host::provider::{ApiStream, ChatRequest, LlmProvider, ModelInfo};
 use crate::redact::Secrets;
 use crate::request::{BodyOptions, Budget, build_body, check_defaults};
-use crate::stream::completion_stream;
+use crate::stream::{UsageNotes, completion_stream};
+use crate::telemetry::{self, RequestFields};
 use crate::transport::http;
 use crate::transport::retry::retry_to_end;
 use crate::transport::{HttpRequest, ReqwestTransport, Transport};
@@ -58,6 +60,10 @@ struct Shared {
     secrets: Secrets,
     model: ModelInfo,
     settings: FireworksSettings,
+    /// The chat URL's host and port, for telemetry.
+    server: Option<(String, u16)>,
+    /// The last request's fingerprint per cache key, when the cache report is on.
+    prompt_ledger: Option<Arc<PromptLedger>>,
 }
 
 /// A model as the server's `GET /models` listing describes it.
@@ -247,13 +253,20 @@ impl FireworksProvider {
         ));
         let model = effective_model(&settings, None);
         check_defaults(&settings.options, &model)?;
+        let chat_url = format!("{}/chat/completions", settings.base_url);
+        let server = reqwest::Url::parse(&chat_url).ok().and_then(|url| {
+            let host = url.host_str()?.to_owned();
+            Some((host, url.port_or_known_default()?))
+        });
         Ok(FireworksProvider {
             shared: Arc::new(Shared {
                 transport,
-                chat_url: format!("{}/chat/completions", settings.base_url),
+                chat_url,
                 headers,
                 secrets,
                 model,
+                server,
+                prompt_ledger: settings.cache_report.then(Arc::default),
                 settings,
             }),
         })
@@ -447,12 +460,34 @@ impl LlmProvider for FireworksProvider {
                     .cache_affinity
                     .then_some(cache::conversation_key as fn(&ChatRequest) -> String),
                 budget,
+                fingerprint: shared
+                    .prompt_ledger
+                    .as_ref()
+                    .map(|_| cache::report_key as fn(&ChatRequest) -> String),
             },
         );
-        let body = match body {
-            Ok(body) => Bytes::from(body),
+        let built = match body {
+            Ok(built) => built,
             Err(error) => return Box::pin(futures::stream::once(async { Err(error) })),
         };
+        let span = telemetry::chat_span(&RequestFields {
+            model: &shared.model.id,
+            max_tokens: built.max_tokens,
+            temperature: built.temperature,
+            server: shared
+                .server
+                .as_ref()
+                .map(|(host, port)| (host.as_str(), *port)),
+        });
+        let notes = UsageNotes {
+            model: shared.model.id.clone(),
+            prefix: shared
+                .prompt_ledger
+                .as_ref()
+                .zip(built.fingerprint)
+                .map(|(ledger, (key, print))| ledger.check(&key, print)),
+        };
+        let body = Bytes::from(built.body);
         let sender = Arc::clone(shared);
         let send = move |_attempt: u32| {
             let (shared, body) = (Arc::clone(&sender), body.clone());
@@ -485,7 +520,8 @@ impl LlmProvider for FireworksProvider {
             settings.retry,
             settings.timeouts,
             shared.secrets.clone(),
-            &shared.model.id,
+            span,
+            notes,
         )
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use futures::Stream;
 
 use crate::error::Error;
+use crate::host::cache_report::CacheReport;
 use crate::request::{self, ReasoningEffort, RequestOptions};
 
 /// A streamed completion: chunks in order; an `Err` item ends the stream.
@@ -263,6 +264,18 @@ pub enum ApiChunk {
         /// Why the attempt failed, for display.
         reason: String,
     },
+    /// A [`FallbackProvider`](crate::FallbackProvider) target failed before any output of the
+    /// turn and the next target takes the turn over. Like [`ApiChunk::Retrying`], not output:
+    /// nothing of the failed attempt reached the host.
+    FallingBack {
+        /// The model id of the target that failed.
+        from: String,
+        /// The model id of the target that is tried next.
+        to: String,
+        /// Why the target failed, for display: the error, cut to at most
+        /// [`FALLBACK_REASON_BYTES`](crate::FALLBACK_REASON_BYTES).
+        reason: String,
+    },
     /// Why generation ended. The last item of every stream that completes.
     Finish(FinishReason),
 }
@@ -311,6 +324,18 @@ pub struct Usage {
     pub reasoning_tokens: Option<u64>,
     /// USD, when the model's prices are known.
     pub total_cost: Option<f64>,
+    /// The id of the model that answered, as sent to the server (set by [`FireworksProvider`]
+    /// and by [`FallbackProvider`], which fills it in with the answering target's model when
+    /// the target left it empty).
+    ///
+    /// [`FireworksProvider`]: crate::FireworksProvider
+    /// [`FallbackProvider`]: crate::FallbackProvider
+    pub model: Option<String>,
+    /// How much of the prompt could come from the prompt cache, judged against the previous
+    /// request under the same cache key; only with
+    /// [`FireworksSettings::with_cache_report`](crate::FireworksSettings::with_cache_report).
+    /// Boxed: it comes once per turn, and keeps every chunk small.
+    pub cache_report: Option<Box<CacheReport>>,
 }
 
 impl Usage {
@@ -338,6 +363,12 @@ impl Usage {
     /// Sets [`Usage::total_cost`].
     pub fn with_total_cost(mut self, usd: f64) -> Self {
         self.total_cost = Some(usd);
+        self
+    }
+
+    /// Sets [`Usage::model`].
+    pub fn with_model(mut self, model_id: impl Into<String>) -> Self {
+        self.model = Some(model_id.into());
         self
     }
 }
@@ -443,6 +474,10 @@ pub struct ModelInfo {
     pub sends_reasoning_back: bool,
     /// The vendor's recommended sampling temperature, used when the settings give none.
     pub default_temperature: Option<f32>,
+    /// The model family (`"kimi"`, `"deepseek"`, `"qwen"`, ...), when known: reasoning a model
+    /// of one family wrote is not sent to another (see
+    /// [`FallbackProvider`](crate::FallbackProvider)).
+    pub family: Option<String>,
     /// Where the model is in its life, when the catalog says (`Deprecated`: still served, going
     /// away).
     pub status: Option<ModelStatus>,
@@ -522,6 +557,7 @@ impl ModelInfo {
             default_temperature: None,
             status: None,
             reasoning_options: None,
+            family: None,
         }
     }
 
@@ -540,6 +576,12 @@ impl ModelInfo {
     /// Sets whether image inputs are accepted.
     pub fn with_images(mut self, supported: bool) -> Self {
         self.supports_images = supported;
+        self
+    }
+
+    /// Sets the model family (see [`ModelInfo::family`]).
+    pub fn with_family(mut self, family: impl Into<String>) -> Self {
+        self.family = Some(family.into());
         self
     }
 

@@ -134,7 +134,9 @@ impl TurnBuilder {
             ApiChunk::Usage(usage) => self.usage = Some(usage.clone()),
             ApiChunk::Finish(reason) => self.finish = Some(reason.clone()),
             ApiChunk::RequestId(id) => self.request_id = Some(id.clone()),
-            ApiChunk::Retrying { .. } | ApiChunk::ToolCallDelta { .. } => {}
+            ApiChunk::Retrying { .. }
+            | ApiChunk::FallingBack { .. }
+            | ApiChunk::ToolCallDelta { .. } => {}
         }
     }
 

@@ -5,18 +5,21 @@
 //! - `conversation`: the messages and tools → wire messages, with every rule checked on the way;
 //! - `reasoning`: the reasoning controls, checked against what the model accepts;
 //! - `budget`: the `max_tokens` to ask for;
-//! - `wire`: the body's JSON shapes.
+//! - `wire`: the body's JSON shapes;
+//! - `fingerprint`: the per-entry hashes the prompt-cache report compares.
 //!
 //! [`build_body`] runs them in that order, in one pass over the conversation, and
 //! [`validate`] runs exactly the same checks without writing anything.
 
 mod budget;
 mod conversation;
+mod fingerprint;
 mod options;
 mod reasoning;
 mod wire;
 
 use crate::error::Error;
+use crate::host::cache_report::Fingerprint;
 use crate::host::provider::{ChatRequest, ModelInfo};
 pub(crate) use budget::Budget;
 #[cfg(test)]
@@ -43,6 +46,25 @@ pub(crate) struct BodyOptions<'a> {
     pub derive_cache_key: Option<fn(&ChatRequest) -> String>,
     /// Who keeps the output within the context window.
     pub budget: Budget,
+    /// Fingerprint the request for the prompt-cache report (when it has a cache key), filed
+    /// under its cache key; under this function's key when the cache key is derived (one that
+    /// stays the same when what the derived key hashes changes, so that the report can say
+    /// what changed). `None`: no fingerprint.
+    pub fingerprint: Option<fn(&ChatRequest) -> String>,
+}
+
+/// A request's body, with what telemetry and the cache report need to know of it.
+#[derive(Debug)]
+pub(crate) struct Built {
+    /// The JSON body.
+    pub body: Vec<u8>,
+    /// The `max_tokens` asked for.
+    pub max_tokens: u32,
+    /// The sampling temperature sent, if any.
+    pub temperature: Option<f32>,
+    /// The key the cache report files the request under and its fingerprint, when asked for
+    /// and there is a cache key.
+    pub fingerprint: Option<(String, Fingerprint)>,
 }
 
 /// The checks a request must pass before it is sent: its options, its tools and its
@@ -134,10 +156,7 @@ fn refused(refusal: Refusal) -> Error {
 }
 
 /// Builds the JSON body of a streamed chat completion, refusing what [`validate`] refuses.
-pub(crate) fn build_body(
-    request: &ChatRequest,
-    options: BodyOptions<'_>,
-) -> Result<Vec<u8>, Error> {
+pub(crate) fn build_body(request: &ChatRequest, options: BodyOptions<'_>) -> Result<Built, Error> {
     let model = options.model;
     let resolved = Resolved::new(&request.options, options.defaults, model);
     let messages = checked_messages(
@@ -161,18 +180,32 @@ pub(crate) fn build_body(
         options.budget,
         || budget::prompt_tokens(&messages, &request.tools, resolved.conversation_tokens),
     );
+    let cache_key = resolved.cache_key.or(derived.as_deref());
     let body = Body {
         model: &model.id,
         messages: &messages,
         tools: &request.tools,
         max_tokens,
-        prompt_cache_key: resolved.cache_key.or(derived.as_deref()),
+        prompt_cache_key: cache_key,
         options: resolved,
     };
     let mut out = Vec::with_capacity(body.size_hint());
     serde_json::to_writer(&mut out, &body)
         .map_err(|err| Error::Config(format!("the request could not be encoded as JSON: {err}")))?;
-    Ok(out)
+    let fingerprint = options.fingerprint.zip(cache_key).map(|(report_key, key)| {
+        let print = fingerprint::fingerprint(&request.system_prompt, &messages, &request.tools);
+        let filed_under = match derived {
+            Some(_) => report_key(request),
+            None => key.to_owned(),
+        };
+        (filed_under, print)
+    });
+    Ok(Built {
+        body: out,
+        max_tokens,
+        temperature: resolved.temperature,
+        fingerprint,
+    })
 }
 
 #[cfg(test)]
@@ -195,11 +228,12 @@ mod tests {
             send_reasoning_back: false,
             derive_cache_key: None,
             budget: Budget::Estimate,
+            fingerprint: None,
         }
     }
 
     fn body_with(request: &ChatRequest, options: BodyOptions<'_>) -> Value {
-        let bytes = build_body(request, options).expect("a valid request");
+        let bytes = build_body(request, options).expect("a valid request").body;
         serde_json::from_slice(&bytes).expect("the body is valid JSON")
     }
 
@@ -230,7 +264,7 @@ mod tests {
         )
     }
 
-    fn refusal(result: Result<Vec<u8>, Error>) -> (Option<usize>, String) {
+    fn refusal(result: Result<Built, Error>) -> (Option<usize>, String) {
         match result {
             Err(Error::InvalidConversation {
                 message_index,
@@ -401,7 +435,9 @@ mod tests {
                 .with_extra_body("max_completion_tokens", json!(300))
                 .with_extra_body("thinking", json!({"type": "enabled", "budget_tokens": 100})),
         );
-        let bytes = build_body(&request, options(&model(), &RequestOptions::new())).unwrap();
+        let bytes = build_body(&request, options(&model(), &RequestOptions::new()))
+            .unwrap()
+            .body;
         let text = String::from_utf8(bytes).unwrap();
         assert_eq!(text.matches("\"temperature\"").count(), 1, "{text}");
         let body: Value = serde_json::from_str(&text).unwrap();

@@ -270,7 +270,7 @@ pub(crate) struct WireFunctionCall<'a> {
 }
 
 /// The tools on offer, as functions.
-struct WireTools<'a>(&'a [ToolSpec]);
+pub(crate) struct WireTools<'a>(pub &'a [ToolSpec]);
 
 impl Serialize for WireTools<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -17,6 +17,8 @@ const PROVIDER: &str = "fireworks-ai";
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Entry {
     pub name: Option<String>,
+    /// The model family (`kimi-thinking`, `glm`, ...): reasoning is not sent across families.
+    pub family: Option<String>,
     /// `limit.context`, in tokens.
     pub context: Option<u32>,
     /// `limit.output`, in tokens.
@@ -42,6 +44,7 @@ impl Entry {
     pub fn updated_by(self, newer: Entry) -> Entry {
         Entry {
             name: newer.name.or(self.name),
+            family: newer.family.or(self.family),
             context: newer.context.or(self.context),
             output: newer.output.or(self.output),
             prices: newer.prices.or(self.prices),
@@ -160,6 +163,7 @@ impl Fields<'_> {
         }
         Ok(Entry {
             name: self.string("name")?.map(str::to_owned),
+            family: self.string("family")?.map(str::to_owned),
             context: self.tokens("limit.context")?,
             output: self.tokens("limit.output")?,
             prices: self.prices()?,
