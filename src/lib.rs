@@ -61,7 +61,6 @@ mod decode;
 mod error;
 pub mod fireworks;
 pub mod host;
-mod redact;
 mod request;
 mod stream;
 mod telemetry;

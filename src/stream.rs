@@ -25,10 +25,10 @@ use tokio::time::Instant;
 use tracing::{Instrument, Span};
 
 use crate::decode::StreamDecoder;
+use crate::error::redact::Secrets;
 use crate::error::{Error, TimeoutKind};
 use crate::host::cache_report::PrefixCheck;
-use crate::host::provider::{ApiChunk, ApiStream, FinishReason, Usage};
-use crate::redact::Secrets;
+use crate::host::{ApiChunk, ApiStream, FinishReason, Usage};
 use crate::telemetry;
 use crate::transport::http::{self, Body, Deadline, Response, Timeouts};
 use crate::transport::retry::{Attempt, RetryPolicy, retrying};

@@ -18,7 +18,7 @@ use tracing::Span;
 use tracing::field::Empty;
 
 use crate::error::Error;
-use crate::host::provider::{ApiChunk, FinishReason};
+use crate::host::{ApiChunk, FinishReason};
 
 /// The name `gen_ai.provider.name` gives this crate's provider.
 const PROVIDER_NAME: &str = "fireworks";

@@ -20,7 +20,7 @@ use serde_json::value::RawValue;
 
 use crate::decode::tools::ToolCallFragment;
 use crate::error::{ApiError, Error, bounded};
-use crate::host::provider::Usage;
+use crate::host::Usage;
 
 mod fast;
 

@@ -15,7 +15,7 @@ use crate::decode::reasoning::{ThinkPart, ThinkSplitter};
 use crate::decode::sse::{SseDecoder, SseError, SseEvent};
 use crate::decode::tools::{TakenFragment, ToolCallAssembler};
 use crate::error::Error;
-use crate::host::provider::{ApiChunk, FinishReason, ModelInfo, Prices, ReasoningStyle, Usage};
+use crate::host::{ApiChunk, FinishReason, ModelInfo, Prices, ReasoningStyle, Usage};
 
 /// Decodes one completion's response body.
 ///

@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::Error;
-use crate::host::provider::ToolCall;
+use crate::host::ToolCall;
 
 /// The most tool calls one response may open. A server that opens more fails the stream with
 /// an [`Error::Decode`] naming this limit, instead of making the client hold an unbounded

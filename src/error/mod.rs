@@ -9,6 +9,10 @@
 use std::fmt;
 use std::time::Duration;
 
+pub(crate) mod redact;
+
+pub use redact::REDACTED;
+
 /// The longest message (server text, quoted data, a transport failure) an error keeps; a longer
 /// one is cut there and ends with `… (cut from N bytes)`, N its original length.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024;

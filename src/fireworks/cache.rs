@@ -9,7 +9,7 @@
 use reqwest::header::HeaderValue;
 
 use crate::error::Error;
-use crate::host::provider::{ChatRequest, ContentBlock, Role};
+use crate::host::{ChatRequest, ContentBlock, Role};
 
 /// The HTTP header that keeps tenants' caches apart.
 pub const CACHE_ISOLATION_HEADER: &str = "x-prompt-cache-isolation-key";
@@ -77,7 +77,7 @@ impl Fnv1a {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::provider::Message;
+    use crate::host::Message;
 
     #[test]
     fn stable_across_turns_and_distinct_between_conversations() {

@@ -17,7 +17,7 @@ use std::fmt;
 use std::sync::{Arc, LazyLock};
 
 use crate::error::Error;
-use crate::host::provider::ModelInfo;
+use crate::host::ModelInfo;
 use models_dev::Entry;
 
 /// The prefix that turns a bare model name into a full Fireworks id.
@@ -218,8 +218,8 @@ pub fn known_model_ids() -> impl Iterator<Item = String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::provider::{BudgetLimits, ModelStatus, ReasoningStyle};
-    use crate::request::ReasoningEffort;
+    use crate::host::ReasoningEffort;
+    use crate::host::{BudgetLimits, ModelStatus, ReasoningStyle};
 
     /// The message of a catalog that did not load.
     fn refusal(json: &str) -> String {

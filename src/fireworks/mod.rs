@@ -28,10 +28,10 @@ use serde::Deserialize;
 use tokio::time::Instant;
 
 use crate::decode::StreamDecoder;
+use crate::error::redact::Secrets;
 use crate::error::{Error, TimeoutKind, bounded};
 use crate::host::cache_report::PromptLedger;
-use crate::host::provider::{ApiStream, ChatRequest, LlmProvider, ModelInfo};
-use crate::redact::Secrets;
+use crate::host::{ApiStream, ChatRequest, LlmProvider, ModelInfo};
 use crate::request::{BodyOptions, Budget, build_body, check_defaults};
 use crate::stream::{UsageNotes, completion_stream};
 use crate::telemetry::{self, RequestFields};

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::host::provider::{
+use crate::host::{
     ApiChunk, ApiStream, ChatRequest, FinishReason, LlmProvider, ModelInfo, ToolCall, Usage,
 };
 
@@ -285,8 +285,8 @@ impl LlmProvider for FakeProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::provider::{Message, ToolSpec};
-    use crate::request::RequestOptions;
+    use crate::host::RequestOptions;
+    use crate::host::{Message, ToolSpec};
     use futures::StreamExt;
     use std::sync::Arc;
 
@@ -331,7 +331,7 @@ mod tests {
                 .with_tools(vec![ToolSpec::new("a", "", serde_json::json!({}))])
                 .with_options(
                     RequestOptions::new()
-                        .with_tool_choice(crate::request::ToolChoice::Tool("b".into())),
+                        .with_tool_choice(crate::host::ToolChoice::Tool("b".into())),
                 ),
         ];
         for request in refused {

@@ -8,9 +8,7 @@ use std::sync::{Arc, Mutex};
 use futures::{StreamExt, stream};
 
 use crate::error::{Error, TimeoutKind};
-use crate::host::provider::{
-    ApiChunk, ApiStream, ChatRequest, ContentBlock, LlmProvider, ModelInfo,
-};
+use crate::host::{ApiChunk, ApiStream, ChatRequest, ContentBlock, LlmProvider, ModelInfo};
 
 /// The longest [`ApiChunk::FallingBack`] reason, in bytes; a longer one is cut (at a character
 /// boundary) and ends with `…`.
@@ -322,7 +320,7 @@ mod tests {
     use super::*;
     use crate::error::ApiError;
     use crate::host::fake::{FakeProvider, ScriptedResponse};
-    use crate::host::provider::{FinishReason, Message, Usage};
+    use crate::host::{FinishReason, Message, Usage};
     use std::time::Duration;
 
     fn fake(id: &str, family: Option<&str>) -> Arc<FakeProvider> {
@@ -486,7 +484,7 @@ mod tests {
             vec![
                 Message::user("q"),
                 Message {
-                    role: crate::host::provider::Role::Assistant,
+                    role: crate::host::Role::Assistant,
                     content: vec![
                         ContentBlock::Reasoning { text: "hm".into() },
                         ContentBlock::Text { text: "a".into() },

@@ -8,7 +8,7 @@ use futures::{Stream, StreamExt};
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::host::provider::{ApiChunk, ContentBlock, FinishReason, Message, Role, ToolCall, Usage};
+use crate::host::{ApiChunk, ContentBlock, FinishReason, Message, Role, ToolCall, Usage};
 
 /// A finished turn, collected from its stream: what a host appends to the conversation.
 ///

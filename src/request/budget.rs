@@ -9,7 +9,7 @@
 //! conversation so far, only the messages after it are estimated.
 
 use super::wire::WireMessage;
-use crate::host::provider::ToolSpec;
+use crate::host::ToolSpec;
 
 /// The fewest output tokens a request asks for, however full the context is estimated to be.
 pub const MIN_MAX_TOKENS: u32 = 512;

@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 
 use super::wire::{DataUrl, Part, UserContent, WireFunctionCall, WireMessage, WireToolCall};
-use crate::host::provider::{ChatRequest, ContentBlock, Message, ModelInfo, Role, ToolSpec};
+use crate::host::{ChatRequest, ContentBlock, Message, ModelInfo, Role, ToolSpec};
 
 /// A conversation refused before sending: which message (when one is to blame) and the rule.
 #[derive(Debug, PartialEq)]
@@ -356,7 +356,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::host::provider::ChatRequest;
+    use crate::host::ChatRequest;
 
     const MODEL_ID: &str = "accounts/fireworks/models/test";
     /// A valid (tiny) base64 payload.

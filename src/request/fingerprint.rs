@@ -6,8 +6,8 @@ use std::io;
 
 use serde::Serialize;
 
+use crate::host::ToolSpec;
 use crate::host::cache_report::{EntryPrint, Fingerprint, MAX_REPORTED_MESSAGES};
-use crate::host::provider::ToolSpec;
 use crate::request::wire::{WireMessage, WireTools};
 
 /// The fingerprint of a request whose system prompt, wire messages (the system message among
@@ -102,7 +102,7 @@ impl io::Write for HashWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::provider::{ChatRequest, Message};
+    use crate::host::{ChatRequest, Message};
     use crate::request::conversation::{self, Rules};
 
     fn print(request: &ChatRequest) -> Fingerprint {

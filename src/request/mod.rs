@@ -20,15 +20,13 @@ mod wire;
 
 use crate::error::Error;
 use crate::host::cache_report::Fingerprint;
-use crate::host::provider::{ChatRequest, ModelInfo};
+use crate::host::{ChatRequest, ModelInfo, ReasoningHistory, RequestOptions, ToolChoice};
 pub(crate) use budget::Budget;
 #[cfg(test)]
 use budget::MIN_MAX_TOKENS;
 use conversation::{Refusal, Rules};
 use options::Resolved;
-pub use options::{ReasoningEffort, RequestOptions, ResponseFormat, ToolChoice};
 use reasoning::ReasoningControl;
-pub use reasoning::{MIN_THINKING_BUDGET, ReasoningHistory, Thinking};
 use wire::Body;
 
 /// Everything besides the request that shapes the body.
@@ -65,6 +63,29 @@ pub(crate) struct Built {
     /// The key the cache report files the request under and its fingerprint, when asked for
     /// and there is a cache key.
     pub fingerprint: Option<(String, Fingerprint)>,
+}
+
+impl ChatRequest {
+    /// The checks every provider runs before sending, public so that hosts and
+    /// [`FakeProvider`](crate::FakeProvider) run the same ones: a non-empty conversation whose
+    /// messages are not empty, every tool use answered once by a later tool result and no result
+    /// without its tool use, blocks in the right role, base64 images of an image type, tools with
+    /// distinct names and object schemas, and options with finite sampling values, no empty stop
+    /// sequence, a `tool_choice` naming an offered tool, a JSON schema that is an object and no
+    /// `extra_body` key replacing `model`, `messages` or `stream`.
+    ///
+    /// A refused request is [`Error::InvalidConversation`] naming the message (when one is to
+    /// blame) and the rule.
+    pub fn validate(&self) -> Result<(), Error> {
+        validate(self, None)
+    }
+
+    /// [`ChatRequest::validate`], and that `model` takes what the conversation holds (images)
+    /// and the request's own reasoning controls (see [`ModelInfo::reasoning_options`]): exactly
+    /// what a provider of `model` checks before sending.
+    pub fn validate_for(&self, model: &ModelInfo) -> Result<(), Error> {
+        validate(self, Some(model))
+    }
 }
 
 /// The checks a request must pass before it is sent: its options, its tools and its
@@ -213,7 +234,9 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::host::provider::{ContentBlock, Message, Role, ToolSpec, Usage};
+    use crate::host::{
+        ContentBlock, Message, ReasoningEffort, ResponseFormat, Role, ToolSpec, Usage,
+    };
 
     const MODEL_ID: &str = "accounts/fireworks/models/test";
 

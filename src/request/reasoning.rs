@@ -14,24 +14,7 @@
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::options::ReasoningEffort;
-use crate::host::provider::{ModelInfo, ReasoningOptions};
-
-/// The smallest `budget_tokens` Fireworks documents for `thinking` (its provider notes:
-/// N >= 1024). A model whose catalog entry gives a higher minimum gets that one.
-pub const MIN_THINKING_BUDGET: u32 = 1024;
-
-/// Turns a model's reasoning on, with or without a token budget (`thinking` on the wire).
-///
-/// In a configuration file: `"enabled"` or `{"budget_tokens": <n>}`.
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Thinking {
-    /// `{"type": "enabled"}`: reasoning on, for models that toggle it.
-    Enabled,
-    /// `{"type": "enabled", "budget_tokens": n}`: reasoning on, within about n tokens.
-    Budget(u32),
-}
+use crate::host::{ModelInfo, ReasoningEffort, ReasoningHistory, ReasoningOptions, Thinking};
 
 impl Serialize for Thinking {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -64,22 +47,6 @@ impl<'de> Deserialize<'de> for Thinking {
             Form::Budget(Budget { budget_tokens }) => Ok(Thinking::Budget(budget_tokens)),
         }
     }
-}
-
-/// How the server keeps the reasoning of earlier assistant turns (`reasoning_history`).
-///
-/// It also decides whether this crate sends that reasoning back: `Disabled` sends none,
-/// `Interleaved` and `Preserved` send it on every assistant message that has some.
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ReasoningHistory {
-    /// Earlier reasoning is dropped.
-    Disabled,
-    /// Reasoning is kept within a turn, across its tool calls.
-    Interleaved,
-    /// Reasoning of every earlier turn is kept.
-    Preserved,
 }
 
 /// The one reasoning control a request sends: an effort or a `thinking` object, never both.
@@ -179,7 +146,7 @@ fn describe(accepted: &ReasoningOptions) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::provider::BudgetLimits;
+    use crate::host::BudgetLimits;
 
     fn model(options: Option<ReasoningOptions>) -> ModelInfo {
         ModelInfo {

@@ -12,9 +12,10 @@ use std::fmt;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
-use super::options::{Resolved, ResponseFormat, ToolChoice};
+use super::options::Resolved;
 use super::reasoning::ReasoningControl;
-use crate::host::provider::ToolSpec;
+use crate::host::ToolSpec;
+use crate::host::{ResponseFormat, ToolChoice};
 
 /// The whole body of a streamed chat completion.
 pub(crate) struct Body<'a> {

@@ -17,8 +17,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use super::seam::{ByteStream, HttpRequest, Transport, TransportError, TransportErrorKind};
+use crate::error::redact::Secrets;
 use crate::error::{ApiError, Error, TimeoutKind, bounded};
-use crate::redact::Secrets;
 
 /// The most of an error body that is read; the rest of a huge HTML page is of no use.
 const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;

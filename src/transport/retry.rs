@@ -16,7 +16,7 @@ use std::time::Duration;
 use futures::{Stream, StreamExt, stream};
 
 use crate::error::Error;
-use crate::host::provider::ApiChunk;
+use crate::host::ApiChunk;
 
 /// How often and how patiently failed requests are sent again; built from the default (or
 /// [`RetryPolicy::none`]) with the `with_*` methods.

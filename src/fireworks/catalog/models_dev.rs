@@ -6,8 +6,8 @@
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::host::provider::{BudgetLimits, ModelStatus, ReasoningOptions};
-use crate::request::{MIN_THINKING_BUDGET, ReasoningEffort};
+use crate::host::{BudgetLimits, ModelStatus, ReasoningOptions};
+use crate::host::{MIN_THINKING_BUDGET, ReasoningEffort};
 
 /// The provider's key in `api.json`.
 const PROVIDER: &str = "fireworks-ai";

@@ -8,7 +8,7 @@
 //! reasoning guide: the field that carries it on Fireworks), and one that does not reason shows
 //! none.
 
-use crate::host::provider::{ModelInfo, ReasoningStyle};
+use crate::host::{ModelInfo, ReasoningStyle};
 
 /// What the crate knows of one model beyond the catalog's facts.
 struct Overlay {
