@@ -19,7 +19,8 @@ use serde::de::{self, IgnoredAny, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::decode::tools::ToolCallFragment;
-use crate::error::{ApiError, Error, bounded};
+use crate::error::classify::{event_error, has_error};
+use crate::error::{Error, bounded};
 use crate::host::Usage;
 
 mod fast;
@@ -379,68 +380,6 @@ pub fn parse_event(data: &[u8]) -> Result<WireChunk<'_>, Box<Error>> {
     }
 }
 
-/// Whether `text` is a JSON object with a non-null `error` key, whatever else it holds.
-#[cold]
-fn has_error(text: &str) -> bool {
-    #[derive(Deserialize)]
-    struct ErrorOnly<'a> {
-        #[serde(default, borrow)]
-        error: Option<ErrorMarker<'a>>,
-    }
-    serde_json::from_str::<ErrorOnly<'_>>(text).is_ok_and(|event| event.error.is_some())
-}
-
-/// The server's error in an event with a non-null `error` key (checked by the caller), in any
-/// of the shapes [`ApiError::from_json`] reads. A message that cannot be read (the event holds
-/// a value `serde_json::Value` refuses in its place: a number out of range, a lone surrogate,
-/// nesting too deep) is the event's text itself, bounded.
-#[cold]
-fn event_error(text: &str) -> ApiError {
-    event_value(text)
-        .and_then(|value| ApiError::from_json(None, &value))
-        .unwrap_or_else(|| ApiError::new(None, text.trim()))
-}
-
-/// Whether an error document (see [`ApiError::from_json`]) says something in words: a string
-/// at `error.message`, `error` or `message`.
-fn has_message(value: &serde_json::Value) -> bool {
-    let error = value.get("error");
-    [
-        error.and_then(|error| error.get("message")),
-        error,
-        value.get("message"),
-    ]
-    .into_iter()
-    .flatten()
-    .any(serde_json::Value::is_string)
-}
-
-/// An event's JSON as a `Value`. Where `Value` refuses part of it (a number out of `f64`'s
-/// range, a lone surrogate, nesting deeper than serde_json's limit), the object is read member
-/// by member (two levels down: the event and its `error`), leaving out the members it refuses;
-/// what is left is kept only if it still holds a message in words. `None` otherwise.
-fn event_value(text: &str) -> Option<serde_json::Value> {
-    fn readable(text: &str, levels: u8) -> Option<serde_json::Value> {
-        if let Ok(value) = serde_json::from_str(text) {
-            return Some(value);
-        }
-        if levels == 0 {
-            return None;
-        }
-        let members =
-            serde_json::from_str::<std::collections::BTreeMap<String, &RawValue>>(text).ok()?;
-        let object = members
-            .into_iter()
-            .filter_map(|(key, raw)| Some((key, readable(raw.get(), levels - 1)?)))
-            .collect();
-        Some(serde_json::Value::Object(object))
-    }
-    match serde_json::from_str(text) {
-        Ok(value) => Some(value),
-        Err(_) => readable(text, 2).filter(has_message),
-    }
-}
-
 /// The `id` of a chunk's JSON (the completion's id), when it is a string of at most
 /// [`MAX_MESSAGE_BYTES`](crate::MAX_MESSAGE_BYTES) bytes; `None` for anything else, which
 /// [`parse_event`] judges on its own.
@@ -454,43 +393,6 @@ pub fn response_id(data: &[u8]) -> Option<String> {
     memchr::memmem::find(data, b"\"id\"")?;
     let Id { id } = serde_json::from_slice(data).ok()?;
     (id.len() <= crate::MAX_MESSAGE_BYTES).then(|| id.into_owned())
-}
-
-/// Reads an event the server named `error` (its SSE `event` field): whatever its data holds, it
-/// is the server's error, with the server's words as the message: `{"error":..}` in any of the
-/// shapes [`ApiError::from_json`] reads, `{"message":..}`, `{"detail":..}`, a JSON string, or
-/// plain text.
-#[cold]
-pub fn error_event(data: &[u8]) -> Error {
-    let text = String::from_utf8_lossy(data);
-    let text = text.trim();
-    if text.is_empty() {
-        let message = "the server sent an error event without a message";
-        return Error::Server(ApiError::new(None, message));
-    }
-    let value = event_value(text);
-    if let Some(error) = value
-        .as_ref()
-        .and_then(|value| ApiError::from_json(None, value))
-    {
-        return Error::Server(error);
-    }
-    let message = match &value {
-        Some(serde_json::Value::String(message)) => Some(message.clone()),
-        Some(serde_json::Value::Object(fields)) => ["message", "detail"]
-            .iter()
-            .find_map(|key| fields.get(*key))
-            .map(|message| match message {
-                serde_json::Value::String(message) => message.clone(),
-                other => other.to_string(),
-            }),
-        _ => None,
-    };
-    Error::Server(match message {
-        Some(message) => ApiError::new(None, message),
-        // Not JSON, or JSON with no message in it: the text itself.
-        None => ApiError::from_body(None, text),
-    })
 }
 
 /// The start of an event's text, for error messages.
@@ -605,30 +507,6 @@ mod tests {
     }
 
     #[test]
-    fn an_error_beside_a_value_serde_json_value_refuses_is_still_read() {
-        for data in [
-            r#"{"error":{"message":"quota exceeded"},"t":1e400}"#,
-            r#"{"error":"quota exceeded","s":"\udc00"}"#,
-            r#"{"error":{"message":"quota exceeded","t":-1e400},"choices":"x"}"#,
-        ] {
-            match parse(data) {
-                Err(Error::Server(error)) => assert_eq!(error.message, "quota exceeded", "{data}"),
-                other => panic!("{data}: {other:?}"),
-            }
-        }
-        // Named error events read the same way.
-        match error_event(br#"{"message":"overloaded","t":1e400}"#) {
-            Error::Server(error) => assert_eq!(error.message, "overloaded"),
-            other => panic!("{other:?}"),
-        }
-        // Not an error: a bad chunk stays a decode error.
-        assert!(matches!(
-            parse(r#"{"choices":"x","error":null}"#),
-            Err(Error::Decode { .. })
-        ));
-    }
-
-    #[test]
     fn reasoning_is_read_like_reasoning_content() {
         let chunk = parse(
             r#"{"choices":[{"delta":{"reasoning_content":"a","reasoning":"b\n","content":"c"}}]}"#,
@@ -640,36 +518,6 @@ mod tests {
         assert_eq!(text_of(&delta.content), Some("c"));
         let chunk = parse(r#"{"choices":[{"delta":{"reasoning":null}}]}"#).unwrap();
         assert_eq!(chunk.choice.unwrap().delta.unwrap().reasoning, None);
-    }
-
-    #[test]
-    fn a_named_error_event_is_an_error_whatever_its_data() {
-        for (data, message) in [
-            (r#"{"message":"overloaded"}"#, "overloaded"),
-            (r#"{"error":{"message":"boom","code":500}}"#, "boom"),
-            (r#"{"error":"overloaded"}"#, "overloaded"),
-            (r#"{"detail":"Service Unavailable"}"#, "Service Unavailable"),
-            (r#"{"detail":[{"msg":"bad"}]}"#, r#"[{"msg":"bad"}]"#),
-            (r#""overloaded""#, "overloaded"),
-            ("upstream timed out", "upstream timed out"),
-            ("{not json", "{not json"),
-            (r#"{"status":"down"}"#, r#"{"status":"down"}"#),
-            ("", "the server sent an error event without a message"),
-        ] {
-            match error_event(data.as_bytes()) {
-                Error::Server(error) => {
-                    assert_eq!(error.message, message, "{data}");
-                    assert_eq!(error.status, None, "{data}");
-                }
-                other => panic!("{data}: {other:?}"),
-            }
-        }
-        // However long the server's words, the error keeps a bounded message.
-        let huge = format!(r#"{{"message":"{}"}}"#, "x".repeat(1 << 20));
-        match error_event(huge.as_bytes()) {
-            Error::Server(error) => assert!(error.message.len() < 8 * 1024),
-            other => panic!("{other:?}"),
-        }
     }
 
     #[test]

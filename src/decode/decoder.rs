@@ -9,12 +9,12 @@
 use std::borrow::Cow;
 
 use crate::decode::chunk::{
-    ContentPart, WireChunk, WireContent, WireDelta, error_event, parse_event, response_id,
+    ContentPart, WireChunk, WireContent, WireDelta, parse_event, response_id,
 };
 use crate::decode::reasoning::{ThinkPart, ThinkSplitter};
 use crate::decode::sse::{SseDecoder, SseError, SseEvent};
 use crate::decode::tools::{TakenFragment, ToolCallAssembler};
-use crate::error::Error;
+use crate::error::{Error, classify};
 use crate::host::{ApiChunk, FinishReason, ModelInfo, Prices, ReasoningStyle, Usage};
 
 /// Decodes one completion's response body.
@@ -189,7 +189,7 @@ impl Completion {
         let data = event.data;
         if event.event == "error" {
             self.events += 1;
-            return Err(error_event(data));
+            return Err(classify::named_error_event(data));
         }
         let data = data.trim_ascii();
         if data.is_empty() {

@@ -9,6 +9,7 @@
 use std::fmt;
 use std::time::Duration;
 
+pub(crate) mod classify;
 pub(crate) mod redact;
 
 pub use redact::REDACTED;
@@ -97,82 +98,6 @@ impl ApiError {
     pub fn model(&self) -> Option<&str> {
         self.model.as_deref().map(String::as_str)
     }
-
-    /// Reads an error from a response body in any of the shapes Fireworks sends:
-    /// `{"error":{"message",...}}`, `{"error":"...","message":"..."}`, `{"error":"..."}`, or
-    /// anything else, kept as trimmed raw text.
-    pub fn from_body(status: Option<u16>, body: &str) -> Self {
-        let parsed = serde_json::from_str::<serde_json::Value>(body).ok();
-        Self::from_parsed_body(status, body, parsed.as_ref())
-    }
-
-    /// Like [`ApiError::from_body`], for a body already parsed as JSON (`None`: it is not).
-    pub(crate) fn from_parsed_body(
-        status: Option<u16>,
-        body: &str,
-        parsed: Option<&serde_json::Value>,
-    ) -> Self {
-        match parsed.and_then(|value| Self::from_json(status, value)) {
-            Some(error) => error,
-            None => ApiError {
-                status,
-                message: raw_message(status, body),
-                code: None,
-                request_id: None,
-                model: None,
-            },
-        }
-    }
-
-    /// Reads an error from a parsed JSON document with a top-level `error` key (or, as older
-    /// vLLM versions send it, a top-level `"object":"error"` with the fields beside it); `None`
-    /// when it is neither.
-    pub fn from_json(status: Option<u16>, value: &serde_json::Value) -> Option<Self> {
-        let error = match value.get("error") {
-            Some(error) => error,
-            None if value.get("object").and_then(|o| o.as_str()) == Some("error") => value,
-            None => return None,
-        };
-        let text = |v: Option<&serde_json::Value>| -> Option<String> {
-            match v? {
-                serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
-                serde_json::Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            }
-        };
-        let (message, code) = match error {
-            serde_json::Value::Object(_) => (
-                text(error.get("message")).or_else(|| text(value.get("message"))),
-                text(error.get("code")).or_else(|| text(error.get("type"))),
-            ),
-            // `{"error":"Too Many Requests","message":"You have exceeded ..."}`: the long
-            // top-level message is the useful one; the short one is the fallback.
-            _ => (
-                text(value.get("message")).or_else(|| text(Some(error))),
-                None,
-            ),
-        };
-        Some(ApiError {
-            status,
-            message: bounded(message.unwrap_or_else(|| error.to_string())),
-            code: code.map(bounded),
-            request_id: text(value.get("request_id")).map(bounded),
-            model: None,
-        })
-    }
-}
-
-/// A body that is not JSON (an HTML page from a proxy, plain text): its trimmed text, bounded so
-/// a whole web page does not end up in a log line.
-fn raw_message(status: Option<u16>, body: &str) -> String {
-    let trimmed = body.trim();
-    if trimmed.is_empty() {
-        return match status {
-            Some(code) => format!("HTTP {code} with an empty body"),
-            None => "empty error".to_owned(),
-        };
-    }
-    bounded(trimmed)
 }
 
 impl fmt::Display for ApiError {
@@ -333,7 +258,7 @@ impl Error {
     /// timeouts before the first event.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::RateLimited { error, .. } => !says_quota_exhausted(&error.message),
+            Error::RateLimited { error, .. } => !classify::says_quota_exhausted(&error.message),
             Error::Server(error) => {
                 matches!(error.status, Some(408 | 500..=599))
                     && !matches!(error.status, Some(501 | 505))
@@ -393,35 +318,9 @@ fn refusal(message_index: Option<usize>, rule: &str) -> String {
     }
 }
 
-/// A 429 that will not clear by waiting: the account's quota or spending limit is used up.
-fn says_quota_exhausted(message: &str) -> bool {
-    let message = message.to_ascii_lowercase();
-    [
-        "quota",
-        "spending limit",
-        "insufficient",
-        "billing",
-        "credits",
-    ]
-    .iter()
-    .any(|pattern| message.contains(pattern))
-        && !message.contains("try again")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quota_exhaustion_is_told_from_a_passing_limit() {
-        assert!(says_quota_exhausted(
-            "Your account has exhausted its monthly spending limit"
-        ));
-        assert!(says_quota_exhausted("Quota exceeded for this account"));
-        assert!(!says_quota_exhausted(
-            "You have exceeded your usage limits. Please try again later"
-        ));
-    }
 
     #[test]
     fn server_errors_are_retryable_unless_they_cannot_change() {

@@ -6,7 +6,7 @@
 //!
 //! This is one attempt; retrying is the caller's business (see `retry`).
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio::time::Instant;
 
@@ -14,9 +14,9 @@ use bytes::Bytes;
 use futures::StreamExt;
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_LENGTH, HeaderMap, HeaderValue, LOCATION};
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
 
 use super::seam::{ByteStream, HttpRequest, Transport, TransportError, TransportErrorKind};
+use crate::error::classify;
 use crate::error::redact::Secrets;
 use crate::error::{ApiError, Error, TimeoutKind, bounded};
 
@@ -340,7 +340,7 @@ pub async fn send(
         });
     }
     let body = error_body(body, deadline, timeouts).await;
-    Err(error_for_status(status, &response.headers, &body))
+    Err(classify::for_status(status, &response.headers, &body))
 }
 
 /// An error document's text: what arrived by `deadline`, at most [`MAX_ERROR_BODY_BYTES`] of it.
@@ -418,153 +418,6 @@ pub fn request_id(headers: &HeaderMap) -> Option<String> {
     })
 }
 
-/// Maps a failed response to its [`Error`] variant. The request id comes from the body, else
-/// from the headers.
-pub fn error_for_status(status: StatusCode, headers: &HeaderMap, body: &str) -> Error {
-    let parsed = serde_json::from_str::<Value>(body).ok();
-    let mut error = ApiError::from_parsed_body(Some(status.as_u16()), body, parsed.as_ref());
-    if error.request_id.is_none() {
-        error.request_id = request_id(headers);
-    }
-    match status.as_u16() {
-        401 | 403 if says_model_missing(&error.message) => Error::ModelNotFound(error),
-        401 | 403 => Error::Auth(error),
-        404 => Error::ModelNotFound(error),
-        429 => Error::RateLimited {
-            retry_after: retry_after(headers, SystemTime::now()),
-            error,
-        },
-        400 | 413 => match context_overflow(parsed.as_ref(), &error.message) {
-            Some((prompt_tokens, context_window)) => Error::ContextWindowExceeded {
-                error,
-                prompt_tokens,
-                context_window,
-            },
-            None => Error::InvalidRequest(error),
-        },
-        408 | 500..=599 => Error::Server(error),
-        _ => Error::InvalidRequest(error),
-    }
-}
-
-fn says_model_missing(message: &str) -> bool {
-    let message = message.to_ascii_lowercase();
-    message.contains("model")
-        && [
-            "not found",
-            "not deployed",
-            "does not exist",
-            "inaccessible",
-        ]
-        .iter()
-        .any(|pattern| message.contains(pattern))
-}
-
-/// Error codes and types that say the prompt does not fit the context window: OpenAI's
-/// `code` and llama.cpp's `type`.
-const CONTEXT_CODES: &[&str] = &["context_length_exceeded", "exceed_context_size_error"];
-
-/// The phrasings servers use for a prompt that does not fit the context window, for errors
-/// that carry no such code.
-const CONTEXT_PATTERNS: &[&str] = &[
-    "prompt is too long",
-    "maximum context length",
-    "context length",
-    "context window",
-    "context_length_exceeded",
-    "tokens exceed",
-    "too many tokens",
-    "input is too long",
-];
-
-/// Whether a 400 or 413 says the prompt does not fit, and if so the prompt's size and the
-/// context window in tokens where given. The error's `code` / `type` decide first, then the
-/// message; the numbers come from structured fields first (llama.cpp's `n_prompt_tokens` and
-/// `n_ctx`), then from the message.
-fn context_overflow(parsed: Option<&Value>, message: &str) -> Option<(Option<u64>, Option<u64>)> {
-    let details = parsed.map(|value| match value.get("error") {
-        Some(error) if error.is_object() => error,
-        _ => value,
-    });
-    let field = |name: &str| details.and_then(|details| details.get(name));
-    let coded = ["code", "type"]
-        .iter()
-        .filter_map(|name| field(name)?.as_str())
-        .any(|code| CONTEXT_CODES.contains(&code));
-    if !coded && !says_context_exceeded(message) {
-        return None;
-    }
-    let (prompt, window) = context_numbers(message);
-    let number = |name: &str| field(name).and_then(Value::as_u64);
-    Some((
-        number("n_prompt_tokens").or(prompt),
-        number("n_ctx").or(window),
-    ))
-}
-
-fn says_context_exceeded(message: &str) -> bool {
-    let message = message.to_ascii_lowercase();
-    CONTEXT_PATTERNS
-        .iter()
-        .any(|pattern| message.contains(pattern))
-}
-
-/// The prompt size and the context window from the message, by what each number follows:
-/// "The prompt is too long: 40177, model maximum context length: 32767", or "This model's
-/// maximum context length is 32768 tokens. However, you requested 40000 tokens (39000 in the
-/// messages, 1000 in the completion)". A number after words about the maximum, the context or a
-/// limit is the window; a number followed by "in the messages" (or "in the prompt") is the
-/// prompt, else the first other one is (the total requested includes the output).
-fn context_numbers(message: &str) -> (Option<u64>, Option<u64>) {
-    let lower = message.to_ascii_lowercase();
-    let (mut prompt, mut requested, mut window) = (None, None, None);
-    let mut label_start = 0;
-    let mut rest = lower.as_str();
-    while let Some(start) = rest.find(|c: char| c.is_ascii_digit()) {
-        let digits = rest[start..]
-            .find(|c: char| !c.is_ascii_digit())
-            .map_or(rest.len(), |end| start + end);
-        let offset = lower.len() - rest.len();
-        let label = &lower[label_start..offset + start];
-        let after = rest[digits..].trim_start();
-        if let Ok(number) = rest[start..digits].parse::<u64>()
-            && digits - start >= 3
-        {
-            let is_window = ["maximum", "context", "limit", "window"]
-                .iter()
-                .any(|word| label.contains(word));
-            let is_prompt = ["in the messages", "in the prompt"]
-                .iter()
-                .any(|words| after.starts_with(words));
-            if is_prompt {
-                prompt = prompt.or(Some(number));
-            } else if is_window {
-                window = window.or(Some(number));
-            } else {
-                requested = requested.or(Some(number));
-            }
-        }
-        label_start = offset + digits;
-        rest = &rest[digits..];
-    }
-    (prompt.or(requested), window)
-}
-
-/// `retry-after-ms`, else `retry-after` as seconds or as an HTTP date (relative to `now`). A
-/// negative value or a date already past gives no wait (`None`), as does anything unreadable.
-pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let text = |name: &str| headers.get(name)?.to_str().ok().map(str::trim);
-    if let Some(ms) = text("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
-        return Duration::try_from_secs_f64(ms / 1000.0).ok();
-    }
-    let value = text("retry-after")?;
-    if let Ok(seconds) = value.parse::<f64>() {
-        return Duration::try_from_secs_f64(seconds).ok();
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    at.duration_since(now).ok()
-}
-
 /// A transport failure: a connect timeout is the connect [`Error::Timeout`], anything else a
 /// network error.
 pub fn transport_error(err: TransportError, timeouts: &Timeouts) -> Error {
@@ -597,107 +450,6 @@ fn network_error(err: TransportError) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.insert(*name, value.parse().unwrap());
-        }
-        map
-    }
-
-    #[test]
-    fn retry_after_in_every_form() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        assert_eq!(
-            retry_after(&headers(&[("retry-after", "2")]), now),
-            Some(Duration::from_secs(2))
-        );
-        assert_eq!(
-            retry_after(
-                &headers(&[("retry-after-ms", "1500"), ("retry-after", "9")]),
-                now
-            ),
-            Some(Duration::from_millis(1500))
-        );
-        let in_ten = httpdate::fmt_http_date(now + Duration::from_secs(10));
-        assert_eq!(
-            retry_after(&headers(&[("retry-after", &in_ten)]), now),
-            Some(Duration::from_secs(10))
-        );
-        let past = httpdate::fmt_http_date(now - Duration::from_secs(10));
-        assert_eq!(
-            retry_after(&headers(&[("retry-after", &past)]), now),
-            None,
-            "a past date gives no wait, not a zero one"
-        );
-        assert_eq!(retry_after(&headers(&[("retry-after", "-3")]), now), None);
-        assert_eq!(retry_after(&headers(&[("retry-after", "soon")]), now), None);
-        // Absurd or negative values are ignored, never a panic.
-        assert_eq!(retry_after(&headers(&[("retry-after", "1e20")]), now), None);
-        assert_eq!(
-            retry_after(&headers(&[("retry-after-ms", "-5")]), now),
-            None
-        );
-        assert_eq!(retry_after(&HeaderMap::new(), now), None);
-    }
-
-    #[test]
-    fn context_numbers_are_read_from_the_message() {
-        assert_eq!(
-            context_numbers("The prompt is too long: 40177, model maximum context length: 32767"),
-            (Some(40177), Some(32767))
-        );
-        assert_eq!(
-            context_numbers(
-                "This model's maximum context length is 32768 tokens. However, you requested \
-                 40000 tokens (39000 in the messages, 1000 in the completion)."
-            ),
-            (Some(39000), Some(32768)),
-            "the prompt, not the prompt plus the requested output"
-        );
-        assert_eq!(
-            context_numbers(
-                "This model's maximum context length is 8192 tokens. However, you requested 9000 tokens."
-            ),
-            (Some(9000), Some(8192))
-        );
-        assert_eq!(
-            context_numbers(
-                "request (30025 tokens) exceeds the available context size (4096 tokens), try increasing it"
-            ),
-            (Some(30025), Some(4096))
-        );
-        assert_eq!(context_numbers("too many tokens"), (None, None));
-    }
-
-    #[test]
-    fn context_errors_are_told_by_code_first_and_numbers_taken_from_fields() {
-        let classify = |body: &str| {
-            let parsed = serde_json::from_str::<Value>(body).ok();
-            let message = ApiError::from_parsed_body(Some(400), body, parsed.as_ref()).message;
-            context_overflow(parsed.as_ref(), &message)
-        };
-        assert_eq!(
-            classify(
-                r#"{"error":{"code":"context_length_exceeded","message":"Please shorten it."}}"#
-            ),
-            Some((None, None))
-        );
-        assert_eq!(
-            classify(
-                r#"{"error":{"code":400,"type":"exceed_context_size_error","message":"too big","n_prompt_tokens":30025,"n_ctx":4096}}"#
-            ),
-            Some((Some(30025), Some(4096)))
-        );
-        assert_eq!(
-            classify(
-                r#"{"error":{"code":"invalid_request_error","message":"temperature must be at most 2"}}"#
-            ),
-            None
-        );
-        assert_eq!(classify("prompt is too long"), Some((None, None)));
-    }
 
     #[test]
     fn each_timeout_kind_has_one_length_and_one_error() {
