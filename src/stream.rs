@@ -25,13 +25,15 @@ use tokio::time::Instant;
 use tracing::{Instrument, Span};
 
 use crate::decode::StreamDecoder;
+use crate::error::classify::request_id;
 use crate::error::redact::Secrets;
 use crate::error::{Error, TimeoutKind};
 use crate::host::cache_report::PrefixCheck;
 use crate::host::{ApiChunk, ApiStream, FinishReason, Usage};
 use crate::telemetry;
-use crate::transport::http::{self, Body, Deadline, Response, Timeouts};
+use crate::transport::http::{self, Body, Response};
 use crate::transport::retry::{Attempt, RetryPolicy, retrying};
+use crate::transport::timeouts::{Deadline, Timeouts};
 
 type Attempts = Pin<Box<dyn Stream<Item = Attempt<FirstEvent>> + Send>>;
 
@@ -163,7 +165,7 @@ async fn read_first_event(
 ) -> Result<FirstEvent, Error> {
     let status = response.status;
     // The server's id of this request comes first, before anything decoded.
-    let mut chunks: Vec<ApiChunk> = http::request_id(&response.headers)
+    let mut chunks: Vec<ApiChunk> = request_id(&response.headers)
         .map(ApiChunk::RequestId)
         .into_iter()
         .collect();

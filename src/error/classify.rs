@@ -16,7 +16,6 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::{ApiError, Error, bounded};
-use crate::transport::http::request_id;
 
 /// Maps a failed response to its [`Error`] variant. The request id comes from the body, else
 /// from the headers.
@@ -163,6 +162,21 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Durati
     }
     let at = httpdate::parse_http_date(value).ok()?;
     at.duration_since(now).ok()
+}
+
+/// The response headers that carry the server's id of the request, in the order they are
+/// read: `x-request-id` (OpenAI's, and vLLM's with `--enable-request-id-headers`).
+pub(crate) const REQUEST_ID_HEADERS: [&str; 1] = ["x-request-id"];
+
+/// The request id a response's headers carry ([`REQUEST_ID_HEADERS`]), bounded like every
+/// server text an error keeps; `None` when absent or blank.
+pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
+    REQUEST_ID_HEADERS.iter().find_map(|name| {
+        let value = headers.get(*name)?;
+        let text = String::from_utf8_lossy(value.as_bytes());
+        let text = text.trim();
+        (!text.is_empty()).then(|| bounded(text))
+    })
 }
 
 impl ApiError {

@@ -10,8 +10,9 @@ mod catalog;
 mod embeddings;
 mod settings;
 
-pub use crate::transport::http::{MAX_RESPONSE_BYTES, Timeouts};
+pub use crate::transport::http::MAX_RESPONSE_BYTES;
 pub use crate::transport::retry::RetryPolicy;
+pub use crate::transport::timeouts::Timeouts;
 pub use catalog::{
     Catalog, FIREWORKS_MODELS_PREFIX, full_model_id, known_model_ids, lookup as lookup_model,
 };

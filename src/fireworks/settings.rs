@@ -18,8 +18,8 @@ use crate::decode::tools::DEFAULT_MAX_TOOL_ARGUMENT_BYTES;
 use crate::error::Error;
 use crate::host::ReasoningStyle;
 use crate::host::RequestOptions;
-use crate::transport::http::Timeouts;
 use crate::transport::retry::RetryPolicy;
+use crate::transport::timeouts::Timeouts;
 use crate::transport::{ReqwestTransport, Transport};
 
 /// The default API base URL.

@@ -16,6 +16,7 @@ use reqwest::header::{ACCEPT_ENCODING, CONTENT_LENGTH, HeaderMap, HeaderValue, L
 use reqwest::{Method, StatusCode};
 
 use super::seam::{ByteStream, HttpRequest, Transport, TransportError, TransportErrorKind};
+use super::timeouts::{Deadline, Timeouts};
 use crate::error::classify;
 use crate::error::redact::Secrets;
 use crate::error::{ApiError, Error, TimeoutKind, bounded};
@@ -27,105 +28,6 @@ const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 /// embeddings): 64 MiB, room for a batch of 128 embeddings of 8192 dimensions written as JSON.
 /// A larger body is an [`Error::Decode`] naming this limit.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
-
-/// The provider's timeouts, built from the defaults with the `with_*` methods, for example
-/// `Timeouts::default().with_idle(Duration::from_secs(60))`. There is deliberately none on a
-/// whole stream: a long answer from a reasoning model can stream for many minutes.
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timeouts {
-    /// Opening the TCP (and TLS) connection. Default 10 s: a healthy endpoint answers in well
-    /// under a second.
-    pub connect: Duration,
-    /// From sending a streamed request to its first complete event, the response headers (and
-    /// an error body, if the answer is one) included. Default 300 s: a long prompt is processed
-    /// (prefill) before anything streams, and a loaded deployment queues requests; Fireworks
-    /// itself gives up with a 429 when its own first-token deadline passes. Keep-alive comments
-    /// do not count as an event.
-    pub first_event: Duration,
-    /// The longest a started stream may go without a complete event. Default 120 s: once the
-    /// first event has come, tokens (reasoning included) flow continuously, so a healthy
-    /// Fireworks stream is quiet for well under a second between events; a gap this long means
-    /// a dead connection or a stuck server. Keep-alive comments (`: ping`, OpenRouter's
-    /// `: OPENROUTER PROCESSING`) and the pieces of an unfinished event do not reset it: a
-    /// server that only sends those is treated as quiet.
-    pub idle: Duration,
-    /// A whole non-streaming call (`list_models`, one batch of embeddings): sending, the
-    /// headers and the whole body, per attempt. Default 120 s.
-    pub non_streaming: Duration,
-}
-
-impl Default for Timeouts {
-    fn default() -> Self {
-        Timeouts {
-            connect: Duration::from_secs(10),
-            first_event: Duration::from_secs(300),
-            idle: Duration::from_secs(120),
-            non_streaming: Duration::from_secs(120),
-        }
-    }
-}
-
-impl Timeouts {
-    /// Sets [`Timeouts::connect`].
-    pub fn with_connect(mut self, timeout: Duration) -> Self {
-        self.connect = timeout;
-        self
-    }
-
-    /// Sets [`Timeouts::first_event`].
-    pub fn with_first_event(mut self, timeout: Duration) -> Self {
-        self.first_event = timeout;
-        self
-    }
-
-    /// Sets [`Timeouts::idle`].
-    pub fn with_idle(mut self, timeout: Duration) -> Self {
-        self.idle = timeout;
-        self
-    }
-
-    /// Sets [`Timeouts::non_streaming`].
-    pub fn with_non_streaming(mut self, timeout: Duration) -> Self {
-        self.non_streaming = timeout;
-        self
-    }
-
-    /// The configured length of the timeout `kind`.
-    pub fn length(&self, kind: TimeoutKind) -> Duration {
-        match kind {
-            TimeoutKind::Connect => self.connect,
-            TimeoutKind::FirstEvent => self.first_event,
-            TimeoutKind::Idle => self.idle,
-            TimeoutKind::NonStreaming => self.non_streaming,
-        }
-    }
-
-    /// The deadline of `kind` counted from `start`.
-    pub(crate) fn deadline(&self, kind: TimeoutKind, start: Instant) -> Deadline {
-        Deadline {
-            at: start + self.length(kind),
-            kind,
-        }
-    }
-
-    /// The error of the timeout `kind` having fired: the one place timeout errors are made.
-    pub(crate) fn expired(&self, kind: TimeoutKind) -> Error {
-        Error::Timeout {
-            kind,
-            after: self.length(kind),
-        }
-    }
-}
-
-/// The instant a wait must end by, and which timeout fires when it passes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Deadline {
-    /// The instant the wait must end by.
-    pub at: Instant,
-    /// Which timeout it stands for.
-    pub kind: TimeoutKind,
-}
 
 /// A response whose status was a success: its head and its body.
 #[derive(Debug)]
@@ -365,7 +267,7 @@ pub async fn expect_event_stream(
         return Ok(response);
     }
     let status = response.status;
-    let header_id = request_id(&response.headers);
+    let header_id = classify::request_id(&response.headers);
     let body = error_body(response.body, deadline, timeouts).await;
     let mut error = ApiError::from_body(Some(status), &body);
     error.request_id = error.request_id.or(header_id);
@@ -403,21 +305,6 @@ pub async fn drain(body: Body, timeouts: Timeouts, wait: Duration) {
     let _ = read_up_to(body, deadline, &timeouts, MAX_DRAINED_BYTES).await;
 }
 
-/// The response headers that carry the server's id of the request, in the order they are
-/// read: `x-request-id` (OpenAI's, and vLLM's with `--enable-request-id-headers`).
-pub const REQUEST_ID_HEADERS: [&str; 1] = ["x-request-id"];
-
-/// The request id a response's headers carry ([`REQUEST_ID_HEADERS`]), bounded like every
-/// server text an error keeps; `None` when absent or blank.
-pub fn request_id(headers: &HeaderMap) -> Option<String> {
-    REQUEST_ID_HEADERS.iter().find_map(|name| {
-        let value = headers.get(*name)?;
-        let text = String::from_utf8_lossy(value.as_bytes());
-        let text = text.trim();
-        (!text.is_empty()).then(|| bounded(text))
-    })
-}
-
 /// A transport failure: a connect timeout is the connect [`Error::Timeout`], anything else a
 /// network error.
 pub fn transport_error(err: TransportError, timeouts: &Timeouts) -> Error {
@@ -450,26 +337,6 @@ fn network_error(err: TransportError) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn each_timeout_kind_has_one_length_and_one_error() {
-        let timeouts = Timeouts::default();
-        for kind in [
-            TimeoutKind::Connect,
-            TimeoutKind::FirstEvent,
-            TimeoutKind::Idle,
-            TimeoutKind::NonStreaming,
-        ] {
-            let start = Instant::now();
-            assert_eq!(
-                timeouts.deadline(kind, start).at,
-                start + timeouts.length(kind)
-            );
-            assert!(
-                matches!(timeouts.expired(kind), Error::Timeout { kind: k, after } if k == kind && after == timeouts.length(kind))
-            );
-        }
-    }
 
     #[test]
     fn a_growing_body_buffer_doubles_but_never_past_its_cap() {

@@ -13,6 +13,7 @@ pub(crate) mod retry;
 #[cfg(feature = "test-support")]
 mod scripted;
 mod seam;
+pub(crate) mod timeouts;
 
 pub use recording::{RecordingError, RecordingTransport, ReplayTransport, RequestDifference};
 pub use reqwest_transport::ReqwestTransport;
