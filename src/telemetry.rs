@@ -142,5 +142,7 @@ fn error_type(error: &Error) -> &'static str {
         Error::Timeout { .. } => "timeout",
         Error::StreamInterrupted { .. } => "stream_interrupted",
         Error::Decode { .. } => "decode",
+        Error::Encode { .. } => "encode",
+        Error::FakeScriptExhausted { .. } => "fake_script_exhausted",
     }
 }

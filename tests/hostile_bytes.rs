@@ -85,7 +85,7 @@ fn more_tool_calls_than_the_limit_end_the_stream_with_a_decode_error_naming_it()
         &model(),
         descending_tool_calls(MAX_TOOL_CALLS + 1).as_bytes(),
     );
-    let [Ok(ApiChunk::Text(text)), Err(Error::Decode { message })] = items.as_slice() else {
+    let [Ok(ApiChunk::Text(text)), Err(Error::Decode { message, .. })] = items.as_slice() else {
         panic!("{items:?}");
     };
     assert_eq!(text, "Calling");

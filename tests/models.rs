@@ -155,7 +155,7 @@ async fn embedding_errors_and_short_answers_are_reported() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, Error::Decode { message } if message.contains("1 embeddings for a batch of 2")),
+        matches!(&error, Error::Decode { message, .. } if message.contains("1 embeddings for a batch of 2")),
         "{error:?}"
     );
 }
@@ -214,7 +214,7 @@ async fn a_listing_larger_than_the_limit_is_refused() {
         .await
         .unwrap_err();
     match &error {
-        Error::Decode { message } => {
+        Error::Decode { message, .. } => {
             assert!(
                 message.contains(&MAX_RESPONSE_BYTES.to_string()),
                 "{message}"

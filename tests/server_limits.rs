@@ -83,7 +83,7 @@ async fn tool_call_arguments_past_the_cap_end_the_stream_with_deltas_on_and_off(
         let server = TestServer::start(vec![one_call_in_pieces(PIECE, pieces)]).await;
         let items = run(settings(&server), deltas).await;
         match items.last() {
-            Some(Err(Error::Decode { message })) => assert!(
+            Some(Err(Error::Decode { message, .. })) => assert!(
                 message.contains(&DEFAULT_MAX_TOOL_ARGUMENT_BYTES.to_string())
                     && message.contains("max_tool_argument_bytes"),
                 "{message}"
@@ -121,7 +121,7 @@ async fn a_few_mib_of_arguments_pass_and_the_cap_can_be_raised() {
     let lowered = settings(&server).with_max_tool_argument_bytes(PIECE);
     let items = run(lowered, false).await;
     assert!(
-        matches!(items.last(), Some(Err(Error::Decode { message })) if message.contains(&PIECE.to_string())),
+        matches!(items.last(), Some(Err(Error::Decode { message, .. })) if message.contains(&PIECE.to_string())),
         "{items:?}"
     );
 }

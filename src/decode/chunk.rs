@@ -20,7 +20,7 @@ use serde_json::value::RawValue;
 
 use crate::decode::tools::ToolCallFragment;
 use crate::error::classify::{event_error, has_error};
-use crate::error::{Error, bounded};
+use crate::error::{BoxError, Error, bounded};
 use crate::host::Usage;
 
 mod fast;
@@ -359,15 +359,16 @@ fn hex4(text: &str) -> Result<u32, &'static str> {
 /// usual shape answers first; whatever it leaves (errors, unusual shapes, bad JSON) goes to
 /// serde. The error is boxed so that the result of every event stays the size of a chunk.
 pub fn parse_event(data: &[u8]) -> Result<WireChunk<'_>, Box<Error>> {
-    let decode_error = |reason: String| {
+    let decode_error = |source: BoxError| {
         Box::new(Error::Decode {
             message: bounded(format!(
-                "event is not a valid chunk ({reason}): {}",
+                "event is not a valid chunk ({source}): {}",
                 excerpt(data)
             )),
+            source: Some(source),
         })
     };
-    let text = std::str::from_utf8(data).map_err(|err| decode_error(err.to_string()))?;
+    let text = std::str::from_utf8(data).map_err(|err| decode_error(Box::new(err)))?;
     if let Some(chunk) = fast::parse(text) {
         return Ok(chunk);
     }
@@ -376,7 +377,7 @@ pub fn parse_event(data: &[u8]) -> Result<WireChunk<'_>, Box<Error>> {
         Ok(_) => Err(Box::new(Error::Server(event_error(text)))),
         // An error event whose other fields are not those of a chunk is still an error event.
         Err(_) if has_error(text) => Err(Box::new(Error::Server(event_error(text)))),
-        Err(err) => Err(decode_error(err.to_string())),
+        Err(err) => Err(decode_error(Box::new(err))),
     }
 }
 

@@ -178,6 +178,7 @@ impl StreamDecoder {
 fn sse_error(err: SseError) -> Error {
     Error::Decode {
         message: err.to_string(),
+        source: None,
     }
 }
 

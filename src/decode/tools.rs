@@ -137,6 +137,7 @@ impl ToolCallAssembler {
                      response may send (max_tool_argument_bytes)",
                     self.max_argument_bytes
                 ),
+                source: None,
             });
         }
         let index = match fragment.index {
@@ -199,6 +200,7 @@ impl ToolCallAssembler {
                     "the response opened more than {MAX_TOOL_CALLS} tool calls, the most one \
                      response may open"
                 ),
+                source: None,
             });
         }
         self.calls.push(PartialCall {
@@ -407,7 +409,7 @@ mod tests {
         // Fragments for calls already open are still taken.
         assembler.push(fragment(7, None, None, Some("{}"))).unwrap();
         match assembler.push(fragment(count, None, Some("f"), None)) {
-            Err(Error::Decode { message }) => {
+            Err(Error::Decode { message, .. }) => {
                 assert!(message.contains(&MAX_TOOL_CALLS.to_string()), "{message}")
             }
             other => panic!("{other:?}"),
@@ -425,7 +427,9 @@ mod tests {
             .push(fragment(1, Some("b"), Some("g"), Some("7890")))
             .unwrap();
         match assembler.push(fragment(1, None, None, Some("x"))) {
-            Err(Error::Decode { message }) => assert!(message.contains("10 bytes"), "{message}"),
+            Err(Error::Decode { message, .. }) => {
+                assert!(message.contains("10 bytes"), "{message}")
+            }
             other => panic!("{other:?}"),
         }
         let arguments: Vec<_> = assembler.finish().map(|call| call.arguments).collect();

@@ -140,6 +140,9 @@ impl fmt::Display for TimeoutKind {
     }
 }
 
+/// An underlying error kept as an [`Error`]'s source.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Everything that can go wrong, from settings to the last byte of a stream.
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
@@ -207,7 +210,7 @@ pub enum Error {
         /// The transport's own error, whose `source()` chain holds every cause; reachable
         /// through [`std::error::Error::source`] on this error.
         #[source]
-        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+        source: Option<BoxError>,
     },
     /// One of the provider's timeouts fired.
     #[error("timed out after {after:?} {kind}")]
@@ -228,6 +231,26 @@ pub enum Error {
     Decode {
         /// What was wrong, and where.
         message: String,
+        /// The parser's own error, where one failed (serde_json's, with its line and column).
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// A request could not be encoded as JSON (a host value serde_json cannot write); nothing
+    /// was sent.
+    #[error("could not encode the request: {message}")]
+    Encode {
+        /// What could not be encoded.
+        message: String,
+        /// serde_json's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A [`FakeProvider`](crate::FakeProvider) was asked for more responses than its script
+    /// holds: a host test's script is too short.
+    #[error("FakeProvider: no scripted response left for request {request}")]
+    FakeScriptExhausted {
+        /// The request that found the script empty, counting from 1.
+        request: usize,
     },
 }
 
@@ -279,6 +302,14 @@ impl Error {
 }
 
 impl Error {
+    /// The underlying error this one keeps, for rewriting.
+    pub(crate) fn source_mut(&mut self) -> Option<&mut BoxError> {
+        match self {
+            Error::Network { source, .. } | Error::Decode { source, .. } => source.as_mut(),
+            _ => None,
+        }
+    }
+
     /// Calls `f` on every text the error holds (messages, codes, request ids, locations), so
     /// that none is missed when they are rewritten.
     pub(crate) fn for_each_text(&mut self, mut f: impl FnMut(&mut String)) {
@@ -288,7 +319,8 @@ impl Error {
             | Error::Redirected { location: text, .. }
             | Error::Network { message: text, .. }
             | Error::StreamInterrupted { message: text }
-            | Error::Decode { message: text } => f(text),
+            | Error::Decode { message: text, .. }
+            | Error::Encode { message: text, .. } => f(text),
             Error::Auth(error)
             | Error::ModelNotFound(error)
             | Error::InvalidRequest(error)
@@ -299,7 +331,7 @@ impl Error {
                 error.code.iter_mut().for_each(&mut f);
                 error.request_id.iter_mut().for_each(&mut f);
             }
-            Error::Timeout { .. } => {}
+            Error::Timeout { .. } | Error::FakeScriptExhausted { .. } => {}
         }
     }
 }

@@ -77,12 +77,44 @@ impl Secrets {
         }
     }
 
-    /// `error` with every secret cut out of every text it holds.
+    /// `error` with every secret cut out of every text it holds, its source included: a
+    /// source whose chain shows a secret (serde_json quotes the value it refused, a server's
+    /// words) is replaced by its chain's scrubbed text.
     pub(crate) fn error(&self, mut error: Error) -> Error {
         error.for_each_text(|text| self.scrub(text));
+        if let Some(source) = error.source_mut() {
+            let shown = chain_text(&**source);
+            if let Cow::Owned(scrubbed) = self.scrubbed(&shown) {
+                *source = Box::new(ScrubbedSource(scrubbed));
+            }
+        }
         error
     }
 }
+
+/// An error's `Display` and `Debug` and those of every cause, one per line: all a host could
+/// show of it.
+fn chain_text(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = format!("{error}\n{error:?}");
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        text.push_str(&format!("\n{next}\n{next:?}"));
+        cause = next.source();
+    }
+    text
+}
+
+/// A source whose chain held a secret, kept as its scrubbed text.
+#[derive(Debug)]
+struct ScrubbedSource(String);
+
+impl fmt::Display for ScrubbedSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ScrubbedSource {}
 
 impl fmt::Debug for Secrets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -95,6 +95,7 @@ impl FireworksEmbedder {
                         data.len(),
                         batch.len()
                     ),
+                    source: None,
                 });
             }
             embeddings
@@ -109,7 +110,10 @@ impl FireworksEmbedder {
             model: &self.model_id,
             input: batch,
         })
-        .map_err(|err| Error::Config(format!("the inputs could not be encoded: {err}")))?;
+        .map_err(|source| Error::Encode {
+            message: "the embedding inputs".into(),
+            source,
+        })?;
         let body = Bytes::from(body);
         let bytes = self
             .shared
@@ -123,6 +127,7 @@ impl FireworksEmbedder {
                 message: bounded(format!(
                     "the embeddings response is not what was expected: {err}"
                 )),
+                source: Some(Box::new(err)),
             })
         })
     }

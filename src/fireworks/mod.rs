@@ -30,7 +30,7 @@ use tokio::time::Instant;
 
 use crate::decode::StreamDecoder;
 use crate::error::redact::Secrets;
-use crate::error::{Error, TimeoutKind, bounded};
+use crate::error::{BoxError, Error, TimeoutKind, bounded};
 use crate::host::cache_report::PromptLedger;
 use crate::host::{ApiStream, ChatRequest, LlmProvider, ModelInfo};
 use crate::request::{BodyOptions, Budget, build_body, check_defaults};
@@ -220,7 +220,10 @@ impl FireworksProvider {
             Some(transport) => Arc::clone(transport),
             None => Arc::new(
                 ReqwestTransport::with_connect_timeout(settings.timeouts.connect).map_err(
-                    |err| Error::Config(format!("the HTTP client could not be built: {err}")),
+                    |err| Error::Network {
+                        message: bounded(format!("the HTTP client could not be built: {err}")),
+                        source: Some(Box::new(err)),
+                    },
                 )?,
             ),
         };
@@ -291,17 +294,22 @@ impl FireworksProvider {
                 http::get(url, shared.headers.clone())
             })
             .await?;
-        let decode_error = |message: String| {
+        let decode_error = |message: String, source: Option<BoxError>| {
             self.shared.secrets.error(Error::Decode {
                 message: bounded(message),
+                source,
             })
         };
         let listing = serde_json::from_slice::<Listing>(&body).map_err(|err| {
-            decode_error(format!("the model listing is not what was expected: {err}"))
+            let message = format!("the model listing is not what was expected: {err}");
+            decode_error(message, Some(Box::new(err)))
         })?;
-        listing
-            .into_models()
-            .ok_or_else(|| decode_error("the model listing has neither `data` nor `models`".into()))
+        listing.into_models().ok_or_else(|| {
+            decode_error(
+                "the model listing has neither `data` nor `models`".into(),
+                None,
+            )
+        })
     }
 
     /// Fills in the info of a model the catalog does not know from the server's listing

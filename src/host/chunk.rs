@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::cache_report::CacheReport;
-use crate::error::Error;
+use crate::error::{Error, bounded};
 
 /// One item of a streamed completion.
 #[non_exhaustive]
@@ -86,10 +86,11 @@ impl ToolCall {
             return Ok(serde_json::Value::Object(Default::default()));
         }
         serde_json::from_str(&self.arguments).map_err(|err| Error::Decode {
-            message: format!(
+            message: bounded(format!(
                 "arguments of tool call {} ({}) are not valid JSON: {err}",
                 self.id, self.name
-            ),
+            )),
+            source: Some(Box::new(err)),
         })
     }
 }
@@ -208,7 +209,7 @@ mod tests {
         );
         assert_eq!(call("  ").parse_arguments().unwrap(), serde_json::json!({}));
         match call(r#"{"path":"src/lib.rs""#).parse_arguments() {
-            Err(Error::Decode { message }) => {
+            Err(Error::Decode { message, .. }) => {
                 assert!(
                     message.contains("call_1") && message.contains("read_file"),
                     "{message}"

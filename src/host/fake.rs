@@ -257,7 +257,7 @@ impl LlmProvider for FakeProvider {
 
     /// Refuses what a real provider refuses (the stream is that one error, and no script is
     /// used up); else replays the next scripted response. With none left, the stream is one
-    /// [`Error::Config`] saying so.
+    /// [`Error::FakeScriptExhausted`].
     fn create_message(&self, request: ChatRequest) -> ApiStream {
         let checked = request.validate_for(&self.model);
         let deltas = request.options.tool_call_deltas;
@@ -275,9 +275,9 @@ impl LlmProvider for FakeProvider {
             .pop_front();
         match next {
             Some(script) => script.into_stream(deltas),
-            None => Box::pin(futures::stream::iter([Err(Error::Config(
-                "FakeProvider: no scripted response left for this request".into(),
-            ))])),
+            None => Box::pin(futures::stream::iter([Err(Error::FakeScriptExhausted {
+                request: self.requests().len(),
+            })])),
         }
     }
 }
@@ -315,9 +315,10 @@ mod tests {
             [Err(Error::StreamInterrupted { .. })]
         ));
         let third = items(fake.as_ref(), ask()).await;
-        assert!(
-            matches!(&third[..], [Err(Error::Config(m))] if m.contains("no scripted response"))
-        );
+        assert!(matches!(
+            &third[..],
+            [Err(Error::FakeScriptExhausted { request: 3 })]
+        ));
     }
 
     #[tokio::test]

@@ -17,7 +17,7 @@ mod options;
 mod provider;
 pub(crate) mod turn;
 
-pub use crate::error::{ApiError, Error, MAX_MESSAGE_BYTES, REDACTED, TimeoutKind};
+pub use crate::error::{ApiError, BoxError, Error, MAX_MESSAGE_BYTES, REDACTED, TimeoutKind};
 pub use cache_report::{CacheBreak, CacheReport, MAX_REPORTED_KEYS, MAX_REPORTED_MESSAGES};
 pub use chunk::{ApiChunk, FinishReason, ToolCall, Usage};
 pub use conversation::{ChatRequest, ContentBlock, Message, Role, ToolSpec};

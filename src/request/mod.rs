@@ -211,8 +211,10 @@ pub(crate) fn build_body(request: &ChatRequest, options: BodyOptions<'_>) -> Res
         options: resolved,
     };
     let mut out = Vec::with_capacity(body.size_hint());
-    serde_json::to_writer(&mut out, &body)
-        .map_err(|err| Error::Config(format!("the request could not be encoded as JSON: {err}")))?;
+    serde_json::to_writer(&mut out, &body).map_err(|source| Error::Encode {
+        message: "the request body".into(),
+        source,
+    })?;
     let fingerprint = options.fingerprint.zip(cache_key).map(|(report_key, key)| {
         let print = fingerprint::fingerprint(&request.system_prompt, &messages, &request.tools);
         let filed_under = match derived {

@@ -220,6 +220,7 @@ pub async fn send(
             "the response status {} is not an HTTP status",
             response.status
         ),
+        source: None,
     })?;
     let body = Body::new(response.body, &response.headers, secrets);
     if status.is_success() {
@@ -287,6 +288,7 @@ pub async fn read_body(
             message: format!(
                 "the response is larger than {MAX_RESPONSE_BYTES} bytes (MAX_RESPONSE_BYTES)"
             ),
+            source: None,
         }),
         (_, BodyEnd::Failed(error)) => Err(error),
     }
