@@ -179,13 +179,21 @@ impl Spelled<SettingsConfig> {
         )
         .with_options(options);
         settings = set(settings, config.base_url, FireworksSettings::with_base_url);
-        settings = set(settings, config.max_tokens, FireworksSettings::with_max_tokens);
+        settings = set(
+            settings,
+            config.max_tokens,
+            FireworksSettings::with_max_tokens,
+        );
         settings = set(
             settings,
             config.context_window,
             FireworksSettings::with_context_window,
         );
-        settings = set(settings, config.supports_images, FireworksSettings::with_images);
+        settings = set(
+            settings,
+            config.supports_images,
+            FireworksSettings::with_images,
+        );
         settings = set(
             settings,
             config.reasoning_style,
@@ -201,13 +209,21 @@ impl Spelled<SettingsConfig> {
             config.cache_affinity,
             FireworksSettings::with_cache_affinity,
         );
-        settings = set(settings, config.cache_report, FireworksSettings::with_cache_report);
+        settings = set(
+            settings,
+            config.cache_report,
+            FireworksSettings::with_cache_report,
+        );
         settings = set(
             settings,
             config.cache_isolation_key,
             FireworksSettings::with_cache_isolation_key,
         );
-        settings = set(settings, config.base_model, FireworksSettings::with_base_model);
+        settings = set(
+            settings,
+            config.base_model,
+            FireworksSettings::with_base_model,
+        );
         settings = set(
             settings,
             config.max_event_bytes,
@@ -222,7 +238,11 @@ impl Spelled<SettingsConfig> {
             settings = settings.with_header(name, value);
         }
         let mut price_keys = None;
-        if let Some(Spelled { value: prices, keys }) = config.prices {
+        if let Some(Spelled {
+            value: prices,
+            keys,
+        }) = config.prices
+        {
             settings = settings.with_prices(prices.input, prices.output, prices.cache_read);
             price_keys = Some(keys);
         }
@@ -252,7 +272,11 @@ impl Spelled<OptionsConfig> {
         let config = self.value;
         let mut options = RequestOptions::new();
         options = set(options, config.max_tokens, RequestOptions::with_max_tokens);
-        options = set(options, config.temperature, RequestOptions::with_temperature);
+        options = set(
+            options,
+            config.temperature,
+            RequestOptions::with_temperature,
+        );
         options = set(options, config.top_p, RequestOptions::with_top_p);
         options = set(options, config.top_k, RequestOptions::with_top_k);
         options = set(options, config.stop, RequestOptions::with_stop);
@@ -268,7 +292,11 @@ impl Spelled<OptionsConfig> {
             config.reasoning_history,
             RequestOptions::with_reasoning_history,
         );
-        options = set(options, config.tool_choice, RequestOptions::with_tool_choice);
+        options = set(
+            options,
+            config.tool_choice,
+            RequestOptions::with_tool_choice,
+        );
         options = set(
             options,
             config.parallel_tool_calls,
@@ -385,7 +413,9 @@ struct FiniteJson(Value);
 
 impl<'de> Deserialize<'de> for FiniteJson {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(FiniteJsonVisitor).map(FiniteJson)
+        deserializer
+            .deserialize_any(FiniteJsonVisitor)
+            .map(FiniteJson)
     }
 }
 
@@ -484,7 +514,10 @@ mod tests {
                     assert!(aliases.contains(&camel.as_str()), "{field}: {aliases:?}");
                 }
                 for alias in *aliases {
-                    assert!(*alias == camel || clines.contains(alias), "{field}: {alias}");
+                    assert!(
+                        *alias == camel || clines.contains(alias),
+                        "{field}: {alias}"
+                    );
                 }
             }
         }
@@ -494,7 +527,10 @@ mod tests {
     fn the_name_written_is_kept_for_later_errors() {
         let spelled: Spelled<OptionsConfig> =
             serde_json::from_value(json!({"maxTokens": 5, "top_p": 0.5})).unwrap();
-        assert_eq!(spelled.keys.name::<OptionsConfig>("max_tokens"), "maxTokens");
+        assert_eq!(
+            spelled.keys.name::<OptionsConfig>("max_tokens"),
+            "maxTokens"
+        );
         assert_eq!(spelled.keys.name::<OptionsConfig>("top_p"), "top_p");
         assert_eq!(
             spelled.keys.name::<OptionsConfig>("seed"),
@@ -509,7 +545,9 @@ mod tests {
             .err()
             .map(|err| err.to_string());
         assert!(
-            refused.as_deref().is_some_and(|err| err.contains("must be a finite number")),
+            refused
+                .as_deref()
+                .is_some_and(|err| err.contains("must be a finite number")),
             "{refused:?}"
         );
         let FiniteJson(read) = toml::from_str("a = [1.5, 2]").unwrap();

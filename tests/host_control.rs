@@ -615,10 +615,7 @@ fn a_bad_value_is_named_as_the_configuration_spells_it() {
             "apiKey = \"k\"\n[prices]\ninput = -1.0\noutput = 1.0\n",
             "prices.input must be finite and not negative",
         ),
-        (
-            "apiKey = \"k\"\nmaxTokens = \"lots\"\n",
-            "maxTokens: ",
-        ),
+        ("apiKey = \"k\"\nmaxTokens = \"lots\"\n", "maxTokens: "),
         (
             "fireworksApiKey = \"\"\n",
             "fireworksApiKey is missing or empty",

@@ -333,7 +333,10 @@ impl FireworksSettings {
 
     /// [`FireworksSettings::validate`], naming each setting by `name` (the spelling a
     /// configuration used for it).
-    pub(crate) fn validate_named(&self, name: &dyn Fn(&'static str) -> String) -> Result<(), Error> {
+    pub(crate) fn validate_named(
+        &self,
+        name: &dyn Fn(&'static str) -> String,
+    ) -> Result<(), Error> {
         check_base_url(&self.base_url, &name("base_url"))?;
         check_api_key(
             self.api_key.expose_secret(),

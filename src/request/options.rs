@@ -104,7 +104,10 @@ impl RequestOptions {
 
     /// [`RequestOptions::check_values`], naming each field by `name` (the spelling a
     /// configuration used for it).
-    pub(crate) fn check_values_named(&self, name: &dyn Fn(&'static str) -> String) -> Result<(), String> {
+    pub(crate) fn check_values_named(
+        &self,
+        name: &dyn Fn(&'static str) -> String,
+    ) -> Result<(), String> {
         if self.max_tokens == Some(0) {
             return Err(format!("{} must be at least 1", name("max_tokens")));
         }
@@ -430,13 +433,19 @@ mod tests {
         };
         assert!(error(json!({"temprature": 1})).contains("unknown field `temprature`"));
         assert!(error(json!({"temperature": "hot"})).contains("temperature: invalid type"));
-        assert!(error(json!({"reasoning_effort": "most"})).contains("reasoning_effort: unknown variant"));
+        assert!(
+            error(json!({"reasoning_effort": "most"}))
+                .contains("reasoning_effort: unknown variant")
+        );
         assert!(
             error(json!({"reasoning_effort": "high", "thinking": "enabled"}))
                 .contains("cannot both be set")
         );
         assert!(error(json!({"thinking": {"budget_tokens": 0}})).contains("at least 1 token"));
-        assert!(error(json!({"reasoning_history": "all"})).contains("reasoning_history: unknown variant"));
+        assert!(
+            error(json!({"reasoning_history": "all"}))
+                .contains("reasoning_history: unknown variant")
+        );
         let reasoning: RequestOptions = serde_json::from_value(json!({
             "thinking": {"budget_tokens": 2048},
             "reasoning_history": "preserved",
