@@ -151,13 +151,19 @@ fn read<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     })
 }
 
-/// Sets `value` through `with` when the configuration gave it.
-fn set<S, T>(target: S, value: Option<T>, with: impl FnOnce(S, T) -> S) -> S {
-    match value {
-        Some(value) => with(target, value),
-        None => target,
+/// Calls a `with_*` builder for a field the configuration gave.
+trait WithGiven: Sized {
+    /// `with(self, value)` when `value` is given, else `self` unchanged.
+    fn with_given<T>(self, value: Option<T>, with: impl FnOnce(Self, T) -> Self) -> Self {
+        match value {
+            Some(value) => with(self, value),
+            None => self,
+        }
     }
 }
+
+impl WithGiven for FireworksSettings {}
+impl WithGiven for RequestOptions {}
 
 impl Spelled<SettingsConfig> {
     /// Step 2 for settings: the builders, then [`FireworksSettings::validate`]'s checks, naming
@@ -177,60 +183,37 @@ impl Spelled<SettingsConfig> {
                 .model_id
                 .unwrap_or_else(|| DEFAULT_MODEL_ID.to_owned()),
         )
-        .with_options(options);
-        settings = set(settings, config.base_url, FireworksSettings::with_base_url);
-        settings = set(
-            settings,
-            config.max_tokens,
-            FireworksSettings::with_max_tokens,
-        );
-        settings = set(
-            settings,
+        .with_options(options)
+        .with_given(config.base_url, FireworksSettings::with_base_url)
+        .with_given(config.max_tokens, FireworksSettings::with_max_tokens)
+        .with_given(
             config.context_window,
             FireworksSettings::with_context_window,
-        );
-        settings = set(
-            settings,
-            config.supports_images,
-            FireworksSettings::with_images,
-        );
-        settings = set(
-            settings,
+        )
+        .with_given(config.supports_images, FireworksSettings::with_images)
+        .with_given(
             config.reasoning_style,
             FireworksSettings::with_reasoning_style,
-        );
-        settings = set(
-            settings,
+        )
+        .with_given(
             config.send_reasoning_back,
             FireworksSettings::with_send_reasoning_back,
-        );
-        settings = set(
-            settings,
+        )
+        .with_given(
             config.cache_affinity,
             FireworksSettings::with_cache_affinity,
-        );
-        settings = set(
-            settings,
-            config.cache_report,
-            FireworksSettings::with_cache_report,
-        );
-        settings = set(
-            settings,
+        )
+        .with_given(config.cache_report, FireworksSettings::with_cache_report)
+        .with_given(
             config.cache_isolation_key,
             FireworksSettings::with_cache_isolation_key,
-        );
-        settings = set(
-            settings,
-            config.base_model,
-            FireworksSettings::with_base_model,
-        );
-        settings = set(
-            settings,
+        )
+        .with_given(config.base_model, FireworksSettings::with_base_model)
+        .with_given(
             config.max_event_bytes,
             FireworksSettings::with_max_event_bytes,
-        );
-        settings = set(
-            settings,
+        )
+        .with_given(
             config.max_tool_argument_bytes,
             FireworksSettings::with_max_tool_argument_bytes,
         );
@@ -270,49 +253,33 @@ impl Spelled<OptionsConfig> {
     fn into_options(self, prefix: &str) -> Result<RequestOptions, String> {
         let keys = self.keys;
         let config = self.value;
-        let mut options = RequestOptions::new();
-        options = set(options, config.max_tokens, RequestOptions::with_max_tokens);
-        options = set(
-            options,
-            config.temperature,
-            RequestOptions::with_temperature,
-        );
-        options = set(options, config.top_p, RequestOptions::with_top_p);
-        options = set(options, config.top_k, RequestOptions::with_top_k);
-        options = set(options, config.stop, RequestOptions::with_stop);
-        options = set(options, config.seed, RequestOptions::with_seed);
-        options = set(
-            options,
-            config.reasoning_effort,
-            RequestOptions::with_reasoning_effort,
-        );
-        options = set(options, config.thinking, RequestOptions::with_thinking);
-        options = set(
-            options,
-            config.reasoning_history,
-            RequestOptions::with_reasoning_history,
-        );
-        options = set(
-            options,
-            config.tool_choice,
-            RequestOptions::with_tool_choice,
-        );
-        options = set(
-            options,
-            config.parallel_tool_calls,
-            RequestOptions::with_parallel_tool_calls,
-        );
-        options = set(
-            options,
-            config.response_format,
-            RequestOptions::with_response_format,
-        );
-        options = set(options, config.cache_key, RequestOptions::with_cache_key);
-        options = set(
-            options,
-            config.tool_call_deltas,
-            RequestOptions::with_tool_call_deltas,
-        );
+        let mut options = RequestOptions::new()
+            .with_given(config.max_tokens, RequestOptions::with_max_tokens)
+            .with_given(config.temperature, RequestOptions::with_temperature)
+            .with_given(config.top_p, RequestOptions::with_top_p)
+            .with_given(config.top_k, RequestOptions::with_top_k)
+            .with_given(config.stop, RequestOptions::with_stop)
+            .with_given(config.seed, RequestOptions::with_seed)
+            .with_given(
+                config.reasoning_effort,
+                RequestOptions::with_reasoning_effort,
+            )
+            .with_given(config.thinking, RequestOptions::with_thinking)
+            .with_given(
+                config.reasoning_history,
+                RequestOptions::with_reasoning_history,
+            )
+            .with_given(config.tool_choice, RequestOptions::with_tool_choice)
+            .with_given(
+                config.parallel_tool_calls,
+                RequestOptions::with_parallel_tool_calls,
+            )
+            .with_given(config.response_format, RequestOptions::with_response_format)
+            .with_given(config.cache_key, RequestOptions::with_cache_key)
+            .with_given(
+                config.tool_call_deltas,
+                RequestOptions::with_tool_call_deltas,
+            );
         for (key, FiniteJson(value)) in config.extra_body.into_iter().flatten() {
             options = options.with_extra_body(key, value);
         }
