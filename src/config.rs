@@ -11,7 +11,8 @@
 //!    errors with the path as written (`options.topP: invalid type ...`). The names each object
 //!    was written with are kept ([`Spelled`]) for step 2, and numbers inside `extra_body` are
 //!    read by [`FiniteJson`], which refuses a NaN or an infinity (TOML has them; a JSON value
-//!    would turn them into `null`, "not set").
+//!    would turn them into `null`, "not set"); so are the numbers of a JSON schema
+//!    (`response_format`).
 //! 2. One validation step builds the public value through its `with_*` builders and runs its
 //!    own checks ([`FireworksSettings::validate`], `RequestOptions::check_values`), naming each
 //!    field as written. A NaN in a typed number (`temperature`, `prices.input`) is refused
@@ -376,7 +377,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for KeyRecorder<'_, A> {
 
 /// A JSON value read from any format, refusing a number that is not finite (which a JSON value
 /// cannot hold).
-struct FiniteJson(Value);
+pub(crate) struct FiniteJson(pub(crate) Value);
 
 impl<'de> Deserialize<'de> for FiniteJson {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

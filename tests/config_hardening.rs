@@ -52,6 +52,12 @@ fn non_finite_numbers_in_toml_are_refused_naming_the_field() {
             "NaN",
         ),
         (
+            "api_key = \"k\"\n[options.response_format]\ntype = \"json_schema\"\nname = \"a\"\n\
+             [options.response_format.schema]\nmaximum = inf\n",
+            "options.response_format",
+            "inf",
+        ),
+        (
             "api_key = \"k\"\n[options.extraBody.a]\nb = [{ c = -inf }]\n",
             "options.extraBody.a.b[0].c",
             "-inf",

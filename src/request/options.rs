@@ -16,6 +16,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 use super::reasoning::ReasoningControl;
+use crate::config::FiniteJson;
 use crate::host::{
     ModelInfo, ReasoningHistory, RequestOptions, ResponseFormat, Thinking, ToolChoice, ToolSpec,
 };
@@ -70,7 +71,8 @@ impl<'de> Deserialize<'de> for ResponseFormat {
             JsonObject,
             JsonSchema {
                 name: String,
-                schema: Value,
+                // A NaN or an infinity in a TOML schema is refused, not read as `null`.
+                schema: FiniteJson,
                 #[serde(default)]
                 strict: bool,
             },
@@ -83,7 +85,7 @@ impl<'de> Deserialize<'de> for ResponseFormat {
             Form::JsonObject => ResponseFormat::JsonObject,
             Form::JsonSchema {
                 name,
-                schema,
+                schema: FiniteJson(schema),
                 strict,
             } => ResponseFormat::JsonSchema {
                 name,
