@@ -580,7 +580,7 @@ fn bench_stream(name: &str, model: &ModelInfo, body: &[u8], targets: &mut Target
 fn main() {
     // No longer in the catalog; its `<think>` tags are found whatever the style says.
     let r1 = ModelInfo::unknown("accounts/fireworks/models/deepseek-r1-0528")
-        .with_reasoning(ReasoningStyle::ThinkTags);
+        .with_reasoning_style(ReasoningStyle::ThinkTags);
     let kimi = lookup_model("kimi-k2p6").unwrap();
     let body_a = text_body("deepseek-r1-0528", true, (12_000, 7_995));
     let body_b = text_body("kimi-k2p6", false, (12_000, 7_997));

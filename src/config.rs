@@ -1,135 +1,399 @@
-//! Reading a host's configuration object (JSON, TOML, or any serde format) field by field, so
-//! that every error names the field it is about, as the configuration spells it: an unknown
-//! field, a field given twice under two of its names, or a value of the wrong kind.
+//! Reading a host's configuration object (JSON, TOML, or any serde format) into
+//! [`FireworksSettings`] and [`RequestOptions`]: every error names the field as the
+//! configuration spells it.
 //!
-//! `FireworksSettings` and `RequestOptions` deserialize through [`Fields`]: the object is read
-//! into a map first, then each known field is taken out under its names (the canonical
-//! snake_case one, its camelCase twin, and any aliases), and whatever is left is an unknown
-//! field.
+//! Reading is two steps, data flowing one way:
 //!
-//! The object is read into the map by [`Fields::read`], which refuses what a JSON map cannot
-//! hold: a NaN or an infinity (TOML has them), which `serde_json::Map` would turn into `null`
-//! and so into "not set".
+//! 1. serde's derive reads the object into a private config struct ([`SettingsConfig`],
+//!    [`OptionsConfig`], [`PricesConfig`]), each field under its snake_case name, its camelCase
+//!    twin and Cline's names (`#[serde(alias)]`). The derive refuses an unknown field and a
+//!    field given twice under two of its names; `serde_path_to_error` prefixes each of its
+//!    errors with the path as written (`options.topP: invalid type ...`). The names each object
+//!    was written with are kept ([`Spelled`]) for step 2, and numbers inside `extra_body` are
+//!    read by [`FiniteJson`], which refuses a NaN or an infinity (TOML has them; a JSON value
+//!    would turn them into `null`, "not set"); so are the numbers of a JSON schema
+//!    (`response_format`).
+//! 2. One validation step builds the public value through its `with_*` builders and runs its
+//!    own checks ([`FireworksSettings::validate`], `RequestOptions::check_values`), naming each
+//!    field as written. A NaN in a typed number (`temperature`, `prices.input`) is refused
+//!    there.
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::marker::PhantomData;
 
-use serde::Deserializer;
-use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
-/// The fields of one configuration object, taken out one by one.
-pub(crate) struct Fields {
-    map: Map<String, Value>,
-    /// Every name accepted so far, for the "unknown field" message.
-    known: Vec<String>,
-    /// The canonical name of each field present, and the name it was given under.
-    written: Vec<(&'static str, String)>,
+use crate::error::Error;
+use crate::fireworks::{DEFAULT_MODEL_ID, FireworksSettings};
+use crate::host::{
+    ReasoningEffort, ReasoningHistory, ReasoningStyle, RequestOptions, ResponseFormat, Thinking,
+    ToolChoice,
+};
+
+/// Declares a config struct read by serde's derive, each field with the names it is also
+/// accepted under, and keeps those names ([`Aliased::ALIASES`]) to say how a field was written.
+macro_rules! config_struct {
+    (
+        $(#[$meta:meta])*
+        struct $name:ident {
+            $( $(#[$field_meta:meta])* $field:ident: $ty:ty $(as [$($alias:literal),+])?, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct $name {
+            $(
+                $(#[$field_meta])*
+                $(#[serde($(alias = $alias),+)])?
+                $field: $ty,
+            )*
+        }
+
+        impl Aliased for $name {
+            const ALIASES: &'static [(&'static str, &'static [&'static str])] =
+                &[$((stringify!($field), &[$($($alias),+)?])),*];
+        }
+    };
 }
 
-impl Fields {
-    pub(crate) fn new(map: Map<String, Value>) -> Self {
-        Fields {
+/// A config struct's fields, each with the other names it is accepted under.
+trait Aliased {
+    const ALIASES: &'static [(&'static str, &'static [&'static str])];
+}
+
+config_struct! {
+    /// [`FireworksSettings`] as a configuration writes it.
+    struct SettingsConfig {
+        api_key: Option<String> as ["apiKey", "fireworksApiKey"],
+        model_id: Option<String> as ["modelId", "fireworksModelId"],
+        base_url: Option<String> as ["baseUrl"],
+        max_tokens: Option<u32> as ["maxTokens", "fireworksModelMaxCompletionTokens"],
+        context_window: Option<u32> as ["contextWindow", "fireworksModelMaxTokens"],
+        supports_images: Option<bool> as ["supportsImages"],
+        reasoning_style: Option<ReasoningStyle> as ["reasoningStyle"],
+        send_reasoning_back: Option<bool> as ["sendReasoningBack"],
+        cache_affinity: Option<bool> as ["cacheAffinity"],
+        cache_report: Option<bool> as ["cacheReport"],
+        cache_isolation_key: Option<String> as ["cacheIsolationKey"],
+        base_model: Option<String> as ["baseModel"],
+        max_event_bytes: Option<usize> as ["maxEventBytes"],
+        max_tool_argument_bytes: Option<usize> as ["maxToolArgumentBytes"],
+        /// Header names are the host's own, never renamed.
+        headers: Option<BTreeMap<String, String>>,
+        prices: Option<Spelled<PricesConfig>>,
+        options: Option<Spelled<OptionsConfig>>,
+    }
+}
+
+config_struct! {
+    /// `prices`: USD per million tokens.
+    struct PricesConfig {
+        input: f64,
+        output: f64,
+        cache_read: Option<f64> as ["cacheRead"],
+    }
+}
+
+config_struct! {
+    /// [`RequestOptions`] as a configuration writes it.
+    struct OptionsConfig {
+        max_tokens: Option<u32> as ["maxTokens"],
+        temperature: Option<f32>,
+        top_p: Option<f32> as ["topP"],
+        top_k: Option<u32> as ["topK"],
+        stop: Option<Vec<String>>,
+        seed: Option<u64>,
+        reasoning_effort: Option<ReasoningEffort> as ["reasoningEffort"],
+        thinking: Option<Thinking>,
+        reasoning_history: Option<ReasoningHistory> as ["reasoningHistory"],
+        tool_choice: Option<ToolChoice> as ["toolChoice"],
+        parallel_tool_calls: Option<bool> as ["parallelToolCalls"],
+        response_format: Option<ResponseFormat> as ["responseFormat"],
+        cache_key: Option<String> as ["cacheKey"],
+        tool_call_deltas: Option<bool> as ["toolCallDeltas"],
+        extra_body: Option<BTreeMap<String, FiniteJson>> as ["extraBody"],
+        conversation_tokens: Option<u64> as ["conversationTokens"],
+    }
+}
+
+impl<'de> Deserialize<'de> for FireworksSettings {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        read::<D, SettingsConfig>(deserializer)?
+            .into_settings()
+            .map_err(de::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for RequestOptions {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        read::<D, OptionsConfig>(deserializer)?
+            .into_options("")
+            .map_err(de::Error::custom)
+    }
+}
+
+/// Step 1: the config struct, each error of the derive prefixed with the path it is about.
+fn read<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Spelled<T>, D::Error> {
+    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if path == "." {
+            inner
+        } else {
+            de::Error::custom(format!("{path}: {inner}"))
+        }
+    })
+}
+
+/// Calls a `with_*` builder for a field the configuration gave.
+trait WithGiven: Sized {
+    /// `with(self, value)` when `value` is given, else `self` unchanged.
+    fn with_given<T>(self, value: Option<T>, with: impl FnOnce(Self, T) -> Self) -> Self {
+        match value {
+            Some(value) => with(self, value),
+            None => self,
+        }
+    }
+}
+
+impl WithGiven for FireworksSettings {}
+impl WithGiven for RequestOptions {}
+
+impl Spelled<SettingsConfig> {
+    /// Step 2 for settings: the builders, then [`FireworksSettings::validate`]'s checks, naming
+    /// each field as written.
+    fn into_settings(self) -> Result<FireworksSettings, String> {
+        let keys = self.keys;
+        let config = self.value;
+        let options_name = keys.name::<SettingsConfig>("options");
+        let options = match config.options {
+            Some(options) => options.into_options(&format!("{options_name}."))?,
+            None => RequestOptions::default(),
+        };
+        // No key is an empty one: refused for api.fireworks.ai by the checks below.
+        let mut settings = FireworksSettings::new(
+            config.api_key.unwrap_or_default(),
+            config
+                .model_id
+                .unwrap_or_else(|| DEFAULT_MODEL_ID.to_owned()),
+        )
+        .with_options(options)
+        .with_given(config.base_url, FireworksSettings::with_base_url)
+        .with_given(config.max_tokens, FireworksSettings::with_max_tokens)
+        .with_given(
+            config.context_window,
+            FireworksSettings::with_context_window,
+        )
+        .with_given(config.supports_images, FireworksSettings::with_images)
+        .with_given(
+            config.reasoning_style,
+            FireworksSettings::with_reasoning_style,
+        )
+        .with_given(
+            config.send_reasoning_back,
+            FireworksSettings::with_send_reasoning_back,
+        )
+        .with_given(
+            config.cache_affinity,
+            FireworksSettings::with_cache_affinity,
+        )
+        .with_given(config.cache_report, FireworksSettings::with_cache_report)
+        .with_given(
+            config.cache_isolation_key,
+            FireworksSettings::with_cache_isolation_key,
+        )
+        .with_given(config.base_model, FireworksSettings::with_base_model)
+        .with_given(
+            config.max_event_bytes,
+            FireworksSettings::with_max_event_bytes,
+        )
+        .with_given(
+            config.max_tool_argument_bytes,
+            FireworksSettings::with_max_tool_argument_bytes,
+        );
+        for (name, value) in config.headers.into_iter().flatten() {
+            settings = settings.with_header(name, value);
+        }
+        let mut price_keys = None;
+        if let Some(Spelled {
+            value: prices,
+            keys,
+        }) = config.prices
+        {
+            settings = settings.with_prices(prices.input, prices.output, prices.cache_read);
+            price_keys = Some(keys);
+        }
+        let name = |field: &'static str| match field.strip_prefix("prices.") {
+            Some(price) => format!(
+                "{}.{}",
+                keys.name::<SettingsConfig>("prices"),
+                price_keys
+                    .as_ref()
+                    .map_or(price.to_owned(), |keys| keys.name::<PricesConfig>(price))
+            ),
+            None => keys.name::<SettingsConfig>(field),
+        };
+        settings.validate_named(&name).map_err(|err| match err {
+            Error::Config(message) => message,
+            other => other.to_string(),
+        })?;
+        Ok(settings)
+    }
+}
+
+impl Spelled<OptionsConfig> {
+    /// Step 2 for options: the builders, then `RequestOptions::check_values`, naming each field
+    /// as written after `prefix` (`"options."` inside settings).
+    fn into_options(self, prefix: &str) -> Result<RequestOptions, String> {
+        let keys = self.keys;
+        let config = self.value;
+        let mut options = RequestOptions::new()
+            .with_given(config.max_tokens, RequestOptions::with_max_tokens)
+            .with_given(config.temperature, RequestOptions::with_temperature)
+            .with_given(config.top_p, RequestOptions::with_top_p)
+            .with_given(config.top_k, RequestOptions::with_top_k)
+            .with_given(config.stop, RequestOptions::with_stop)
+            .with_given(config.seed, RequestOptions::with_seed)
+            .with_given(
+                config.reasoning_effort,
+                RequestOptions::with_reasoning_effort,
+            )
+            .with_given(config.thinking, RequestOptions::with_thinking)
+            .with_given(
+                config.reasoning_history,
+                RequestOptions::with_reasoning_history,
+            )
+            .with_given(config.tool_choice, RequestOptions::with_tool_choice)
+            .with_given(
+                config.parallel_tool_calls,
+                RequestOptions::with_parallel_tool_calls,
+            )
+            .with_given(config.response_format, RequestOptions::with_response_format)
+            .with_given(config.cache_key, RequestOptions::with_cache_key)
+            .with_given(
+                config.tool_call_deltas,
+                RequestOptions::with_tool_call_deltas,
+            );
+        for (key, FiniteJson(value)) in config.extra_body.into_iter().flatten() {
+            options = options.with_extra_body(key, value);
+        }
+        // Set from the host's own count, not from a usage: no builder takes it.
+        options.conversation_tokens = config.conversation_tokens;
+        // A named tool can only be checked against a request's tools.
+        options.check_values_named(&|field| {
+            format!("{prefix}{}", keys.name::<OptionsConfig>(field))
+        })?;
+        Ok(options)
+    }
+}
+
+/// A config struct and the names its object was written with.
+struct Spelled<T> {
+    value: T,
+    keys: Keys,
+}
+
+/// The names one configuration object was written with, in order.
+struct Keys(Vec<String>);
+
+impl Keys {
+    /// How the configuration wrote the field `canonical` of `T`: the name it used, or
+    /// `canonical` itself when the field was not given.
+    fn name<T: Aliased>(&self, canonical: &'static str) -> String {
+        let aliases = T::ALIASES
+            .iter()
+            .find(|(field, _)| *field == canonical)
+            .map_or(&[][..], |(_, aliases)| *aliases);
+        self.0
+            .iter()
+            .find(|key| *key == canonical || aliases.contains(&key.as_str()))
+            .map_or_else(|| canonical.to_owned(), Clone::clone)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Spelled<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(SpelledVisitor(PhantomData))
+    }
+}
+
+struct SpelledVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for SpelledVisitor<T> {
+    type Value = Spelled<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object of settings")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Spelled<T>, A::Error> {
+        let mut keys = Vec::new();
+        let value = T::deserialize(MapAccessDeserializer::new(KeyRecorder {
             map,
-            known: Vec::new(),
-            written: Vec::new(),
-        }
+            keys: &mut keys,
+        }))?;
+        Ok(Spelled {
+            value,
+            keys: Keys(keys),
+        })
     }
+}
 
-    /// Reads a configuration object from any serde format. A number that is not finite, at
-    /// any depth, is an error naming its field (`prices.input`, `options.top_p`).
-    pub(crate) fn read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        match deserializer.deserialize_map(Setting { path: "" })? {
-            Value::Object(map) => Ok(Fields::new(map)),
-            _ => unreachable!("deserialize_map gives a map or an error"),
-        }
-    }
+/// Hands an object's entries on to the derive, noting each key as written.
+struct KeyRecorder<'k, A> {
+    map: A,
+    keys: &'k mut Vec<String>,
+}
 
-    /// The value of the field called by any of `names` (the first is the canonical snake_case
-    /// name, whose camelCase twin is accepted too), read as a `T`; `None` when absent or
-    /// `null`. Two of the names at once is an error.
-    pub(crate) fn take<T: DeserializeOwned>(
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for KeyRecorder<'_, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
         &mut self,
-        names: &[&'static str],
-    ) -> Result<Option<T>, String> {
-        let canonical = names[0];
-        let camel = camel_case(canonical);
-        let mut accepted: Vec<String> = vec![canonical.to_owned()];
-        if camel != canonical {
-            accepted.push(camel);
-        }
-        accepted.extend(names[1..].iter().map(|name| (*name).to_owned()));
-        let mut found: Option<(String, Value)> = None;
-        for name in &accepted {
-            if let Some(value) = self.map.remove(name) {
-                if let Some((first, _)) = &found {
-                    return Err(format!("field `{first}` is given twice (also as `{name}`)"));
-                }
-                found = Some((name.clone(), value));
-            }
-        }
-        self.known.extend(accepted);
-        let Some((name, value)) = found else {
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        let Some(key) = self.map.next_key::<String>()? else {
             return Ok(None);
         };
-        self.written.push((canonical, name.clone()));
-        match value {
-            Value::Null => Ok(None),
-            value => serde_json::from_value(value)
-                .map(Some)
-                .map_err(|err| format!("field `{name}`: {err}")),
-        }
+        self.keys.push(key.clone());
+        seed.deserialize(key.into_deserializer()).map(Some)
     }
 
-    /// The name the field `canonical` was given under (the canonical name itself when it was
-    /// not given), for the errors of checks made after reading.
-    pub(crate) fn written(&self, canonical: &'static str) -> String {
-        self.written
-            .iter()
-            .find(|(name, _)| *name == canonical)
-            .map_or(canonical, |(_, written)| written.as_str())
-            .to_owned()
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        self.map.next_value_seed(seed)
     }
 
-    /// Fails on the first field no `take` asked for.
-    pub(crate) fn finish(&self) -> Result<(), String> {
-        match self.map.keys().next() {
-            None => Ok(()),
-            Some(unknown) => Err(format!(
-                "unknown field `{unknown}`; known fields: {}",
-                self.known.join(", ")
-            )),
-        }
+    fn size_hint(&self) -> Option<usize> {
+        self.map.size_hint()
     }
 }
 
-/// Reads one configuration value, at `path` (empty: the top-level object), into a `Value`,
-/// refusing numbers that are not finite.
-struct Setting<'a> {
-    path: &'a str,
-}
+/// A JSON value read from any format, refusing a number that is not finite (which a JSON value
+/// cannot hold).
+pub(crate) struct FiniteJson(pub(crate) Value);
 
-impl Setting<'_> {
-    fn child(&self, name: &str) -> String {
-        match self.path {
-            "" => name.to_owned(),
-            path => format!("{path}.{name}"),
-        }
+impl<'de> Deserialize<'de> for FiniteJson {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(FiniteJsonVisitor)
+            .map(FiniteJson)
     }
 }
 
-impl<'de> DeserializeSeed<'de> for Setting<'_> {
-    type Value = Value;
+struct FiniteJsonVisitor;
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Setting<'_> {
+impl<'de> Visitor<'de> for FiniteJsonVisitor {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a configuration value")
+        f.write_str("a JSON value")
     }
 
     fn visit_bool<E: de::Error>(self, value: bool) -> Result<Value, E> {
@@ -147,12 +411,7 @@ impl<'de> Visitor<'de> for Setting<'_> {
     fn visit_f64<E: de::Error>(self, value: f64) -> Result<Value, E> {
         serde_json::Number::from_f64(value)
             .map(Value::Number)
-            .ok_or_else(|| {
-                E::custom(format!(
-                    "field `{}` must be a finite number, not {value}",
-                    self.path
-                ))
-            })
+            .ok_or_else(|| E::custom(format!("must be a finite number, not {value}")))
     }
 
     fn visit_str<E: de::Error>(self, value: &str) -> Result<Value, E> {
@@ -172,14 +431,12 @@ impl<'de> Visitor<'de> for Setting<'_> {
     }
 
     fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        self.deserialize(deserializer)
+        deserializer.deserialize_any(self)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(Setting {
-            path: &format!("{}[{}]", self.path, items.len()),
-        })? {
+        while let Some(FiniteJson(item)) = seq.next_element()? {
             items.push(item);
         }
         Ok(Value::Array(items))
@@ -187,31 +444,11 @@ impl<'de> Visitor<'de> for Setting<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut object = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let value = map.next_value_seed(Setting {
-                path: &self.child(&key),
-            })?;
+        while let Some((key, FiniteJson(value))) = map.next_entry::<String, FiniteJson>()? {
             object.insert(key, value);
         }
         Ok(Value::Object(object))
     }
-}
-
-/// `snake_case` as `camelCase` (`max_tokens` → `maxTokens`).
-pub(crate) fn camel_case(snake: &str) -> String {
-    let mut camel = String::with_capacity(snake.len());
-    let mut upper = false;
-    for c in snake.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            camel.push(c.to_ascii_uppercase());
-            upper = false;
-        } else {
-            camel.push(c);
-        }
-    }
-    camel
 }
 
 #[cfg(test)]
@@ -219,72 +456,69 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn fields(value: Value) -> Fields {
-        match value {
-            Value::Object(map) => Fields::new(map),
-            other => panic!("{other}"),
+    #[test]
+    fn every_alias_is_a_camel_case_twin_or_one_of_clines_names() {
+        let clines = [
+            "fireworksApiKey",
+            "fireworksModelId",
+            "fireworksModelMaxCompletionTokens",
+            "fireworksModelMaxTokens",
+        ];
+        for table in [
+            SettingsConfig::ALIASES,
+            OptionsConfig::ALIASES,
+            PricesConfig::ALIASES,
+        ] {
+            for (field, aliases) in table {
+                let camel: String = field
+                    .split('_')
+                    .enumerate()
+                    .map(|(i, part)| match i {
+                        0 => part.to_owned(),
+                        _ => part[..1].to_uppercase() + &part[1..],
+                    })
+                    .collect();
+                if camel != *field {
+                    assert!(aliases.contains(&camel.as_str()), "{field}: {aliases:?}");
+                }
+                for alias in *aliases {
+                    assert!(
+                        *alias == camel || clines.contains(alias),
+                        "{field}: {alias}"
+                    );
+                }
+            }
         }
     }
 
     #[test]
-    fn takes_by_any_name_and_names_the_field_in_errors() {
-        let mut f = fields(json!({"maxTokens": 5, "temperature": "hot", "x": null}));
-        assert_eq!(f.take::<u32>(&["max_tokens", "maxTokens"]), Ok(Some(5)));
-        let err = f.take::<f32>(&["temperature"]).unwrap_err();
-        assert!(
-            err.starts_with("field `temperature`: invalid type"),
-            "{err}"
-        );
-        assert_eq!(f.take::<u32>(&["x"]), Ok(None), "null is absent");
-        assert_eq!(f.take::<u32>(&["missing"]), Ok(None));
-        assert!(f.finish().is_ok());
-    }
-
-    #[test]
-    fn two_names_at_once_and_unknown_fields_are_refused() {
-        let mut f = fields(json!({"a": 1, "b": 2}));
-        let err = f.take::<u32>(&["a", "b"]).unwrap_err();
-        assert_eq!(err, "field `a` is given twice (also as `b`)");
-        let mut f = fields(json!({"a": 1, "typo": 2}));
-        f.take::<u32>(&["a"]).unwrap();
-        let err = f.finish().unwrap_err();
-        assert!(
-            err.starts_with("unknown field `typo`; known fields: a"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn the_camel_case_twin_is_accepted_and_errors_use_the_name_written() {
-        let mut f = fields(json!({"maxTokens": 5, "topP": "high"}));
-        assert_eq!(f.take::<u32>(&["max_tokens"]), Ok(Some(5)));
-        assert_eq!(f.written("max_tokens"), "maxTokens");
+    fn the_name_written_is_kept_for_later_errors() {
+        let spelled: Spelled<OptionsConfig> =
+            serde_json::from_value(json!({"maxTokens": 5, "top_p": 0.5})).unwrap();
         assert_eq!(
-            f.written("seed"),
+            spelled.keys.name::<OptionsConfig>("max_tokens"),
+            "maxTokens"
+        );
+        assert_eq!(spelled.keys.name::<OptionsConfig>("top_p"), "top_p");
+        assert_eq!(
+            spelled.keys.name::<OptionsConfig>("seed"),
             "seed",
             "a field not given keeps its own name"
         );
-        let err = f.take::<f32>(&["top_p"]).unwrap_err();
-        assert!(err.starts_with("field `topP`: invalid type"), "{err}");
-        let mut f = fields(json!({"max_tokens": 1, "maxTokens": 2}));
-        let err = f.take::<u32>(&["max_tokens"]).unwrap_err();
-        assert_eq!(
-            err,
-            "field `max_tokens` is given twice (also as `maxTokens`)"
-        );
-        let mut f = fields(json!({"typo": 1}));
-        f.take::<u32>(&["max_tokens"]).unwrap();
-        let err = f.finish().unwrap_err();
-        assert!(
-            err.ends_with("known fields: max_tokens, maxTokens"),
-            "{err}"
-        );
     }
 
     #[test]
-    fn camel_case_of_every_shape() {
-        assert_eq!(camel_case("api_key"), "apiKey");
-        assert_eq!(camel_case("send_reasoning_back"), "sendReasoningBack");
-        assert_eq!(camel_case("seed"), "seed");
+    fn a_non_finite_number_in_extra_body_is_refused() {
+        let refused = toml::from_str::<FiniteJson>("a = [1.0, nan]")
+            .err()
+            .map(|err| err.to_string());
+        assert!(
+            refused
+                .as_deref()
+                .is_some_and(|err| err.contains("must be a finite number")),
+            "{refused:?}"
+        );
+        let FiniteJson(read) = toml::from_str("a = [1.5, 2]").unwrap();
+        assert_eq!(read, json!({"a": [1.5, 2]}));
     }
 }

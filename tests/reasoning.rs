@@ -338,12 +338,12 @@ async fn reasoning_rides_back_where_the_model_takes_it() {
         "gpt-oss lists no interleaved field"
     );
     assert_eq!(
-        reasoning_sent_back(fresh(KIMI).with_reasoning_sent_back(false), none()).await,
+        reasoning_sent_back(fresh(KIMI).with_send_reasoning_back(false), none()).await,
         Value::Null,
         "the settings' override"
     );
     assert_eq!(
-        reasoning_sent_back(fresh(GPT_OSS).with_reasoning_sent_back(true), none()).await,
+        reasoning_sent_back(fresh(GPT_OSS).with_send_reasoning_back(true), none()).await,
         sent
     );
     let preserved = none().with_reasoning_history(ReasoningHistory::Preserved);

@@ -10,9 +10,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use super::Catalog;
 use super::cache::{self, CACHE_ISOLATION_HEADER};
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Deserializer};
 
-use crate::config::Fields;
 use crate::decode::sse::DEFAULT_MAX_EVENT_BYTES;
 use crate::decode::tools::DEFAULT_MAX_TOOL_ARGUMENT_BYTES;
 use crate::error::Error;
@@ -188,10 +186,18 @@ impl FireworksSettings {
 
     /// Whether earlier reasoning is sent back as `reasoning_content` on assistant messages, tool
     /// loops included, overriding the catalog (default: the model's models.dev `interleaved`
-    /// field; unknown models: no). A turn's `reasoning_history` still decides for that turn.
-    pub fn with_reasoning_sent_back(mut self, send: bool) -> Self {
+    /// field, [`ModelInfo::sends_reasoning_back`](crate::ModelInfo::sends_reasoning_back);
+    /// unknown models: no). A turn's `reasoning_history` still decides for that turn.
+    /// Configuration field: `send_reasoning_back`.
+    pub fn with_send_reasoning_back(mut self, send: bool) -> Self {
         self.send_reasoning_back = Some(send);
         self
+    }
+
+    /// The old name of [`FireworksSettings::with_send_reasoning_back`].
+    #[deprecated(since = "0.1.0", note = "use `with_send_reasoning_back`")]
+    pub fn with_reasoning_sent_back(self, send: bool) -> Self {
+        self.with_send_reasoning_back(send)
     }
 
     /// Defaults for every request's [`RequestOptions`]; a request's own options win field by
@@ -327,7 +333,10 @@ impl FireworksSettings {
 
     /// [`FireworksSettings::validate`], naming each setting by `name` (the spelling a
     /// configuration used for it).
-    fn validate_named(&self, name: &dyn Fn(&'static str) -> String) -> Result<(), Error> {
+    pub(crate) fn validate_named(
+        &self,
+        name: &dyn Fn(&'static str) -> String,
+    ) -> Result<(), Error> {
         check_base_url(&self.base_url, &name("base_url"))?;
         check_api_key(
             self.api_key.expose_secret(),
@@ -357,12 +366,18 @@ impl FireworksSettings {
             .map_err(|rule| Error::Config(format!("{}: {rule}", name("options"))))?;
         self.header_map()?;
         if let Some((input, output, cache_read)) = self.prices {
-            let valid = |price: f64| price.is_finite() && price >= 0.0;
-            if !(valid(input) && valid(output) && cache_read.is_none_or(valid)) {
-                return Err(Error::Config(format!(
-                    "{} must be finite and not negative (USD per million tokens)",
-                    name("prices")
-                )));
+            let prices = [
+                ("prices.input", Some(input)),
+                ("prices.output", Some(output)),
+                ("prices.cache_read", cache_read),
+            ];
+            for (field, price) in prices {
+                if let Some(price) = price.filter(|price| !(price.is_finite() && *price >= 0.0)) {
+                    return Err(Error::Config(format!(
+                        "{} must be finite and not negative (USD per million tokens), not {price}",
+                        name(field)
+                    )));
+                }
             }
         }
         if self.retry.max_attempts == 0 {
@@ -465,71 +480,6 @@ impl fmt::Debug for FireworksSettings {
                 &self.cache_isolation_key.as_ref().map(|_| "[set]"),
             )
             .finish()
-    }
-}
-
-/// `prices` in a configuration file: USD per million tokens.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PricesField {
-    input: f64,
-    output: f64,
-    #[serde(default, alias = "cacheRead")]
-    cache_read: Option<f64>,
-}
-
-impl<'de> Deserialize<'de> for FireworksSettings {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Self::from_fields(Fields::read(deserializer)?).map_err(serde::de::Error::custom)
-    }
-}
-
-impl FireworksSettings {
-    fn from_fields(mut fields: Fields) -> Result<Self, String> {
-        // No key is an empty one: refused for api.fireworks.ai by the checks below.
-        let api_key: Option<String> = fields.take(&["api_key", "fireworksApiKey"])?;
-        let model_id: Option<String> = fields.take(&["model_id", "fireworksModelId"])?;
-        let mut settings = FireworksSettings::new(
-            api_key.unwrap_or_default(),
-            model_id.unwrap_or_else(|| DEFAULT_MODEL_ID.into()),
-        );
-        if let Some(url) = fields.take::<String>(&["base_url"])? {
-            settings = settings.with_base_url(url);
-        }
-        settings.max_tokens = fields.take(&["max_tokens", "fireworksModelMaxCompletionTokens"])?;
-        settings.context_window = fields.take(&["context_window", "fireworksModelMaxTokens"])?;
-        settings.supports_images = fields.take(&["supports_images"])?;
-        settings.reasoning_style = fields.take(&["reasoning_style"])?;
-        settings.send_reasoning_back = fields.take(&["send_reasoning_back"])?;
-        if let Some(enabled) = fields.take(&["cache_affinity"])? {
-            settings.cache_affinity = enabled;
-        }
-        if let Some(enabled) = fields.take(&["cache_report"])? {
-            settings.cache_report = enabled;
-        }
-        settings.cache_isolation_key = fields.take(&["cache_isolation_key"])?;
-        settings.base_model = fields.take(&["base_model"])?;
-        if let Some(bytes) = fields.take(&["max_event_bytes"])? {
-            settings.max_event_bytes = bytes;
-        }
-        if let Some(bytes) = fields.take(&["max_tool_argument_bytes"])? {
-            settings.max_tool_argument_bytes = bytes;
-        }
-        let headers: Option<std::collections::BTreeMap<String, String>> =
-            fields.take(&["headers"])?;
-        settings.headers = headers.into_iter().flatten().collect();
-        settings.options = fields.take(&["options"])?.unwrap_or_default();
-        settings.prices = fields
-            .take::<PricesField>(&["prices"])?
-            .map(|p| (p.input, p.output, p.cache_read));
-        fields.finish()?;
-        settings
-            .validate_named(&|field| fields.written(field))
-            .map_err(|err| match err {
-                Error::Config(message) => message,
-                other => other.to_string(),
-            })?;
-        Ok(settings)
     }
 }
 

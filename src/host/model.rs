@@ -68,10 +68,16 @@ pub struct ModelInfo {
     pub output_price: Option<f64>,
     /// USD per million cached input tokens.
     pub cache_read_price: Option<f64>,
-    /// How the model shows its reasoning.
+    /// How the model shows its reasoning: the setting `reasoning_style`
+    /// ([`ModelInfo::with_reasoning_style`], `FireworksSettings::with_reasoning_style`). The
+    /// field keeps its name: a public field cannot be renamed behind a deprecated alias.
+    #[doc(alias = "reasoning_style")]
     pub reasoning: ReasoningStyle,
     /// Whether earlier reasoning goes back as `reasoning_content` on assistant messages, tool
-    /// loops included (the catalog's models.dev `interleaved` field).
+    /// loops included (the catalog's models.dev `interleaved` field): the setting
+    /// `send_reasoning_back` (`FireworksSettings::with_send_reasoning_back`). The field keeps
+    /// its name: a public field cannot be renamed behind a deprecated alias.
+    #[doc(alias = "send_reasoning_back")]
     pub sends_reasoning_back: bool,
     /// The vendor's recommended sampling temperature, used when the settings give none.
     pub default_temperature: Option<f32>,
@@ -186,10 +192,16 @@ impl ModelInfo {
         self
     }
 
-    /// Sets how the model shows its reasoning.
-    pub fn with_reasoning(mut self, style: ReasoningStyle) -> Self {
+    /// Sets how the model shows its reasoning ([`ModelInfo::reasoning`]).
+    pub fn with_reasoning_style(mut self, style: ReasoningStyle) -> Self {
         self.reasoning = style;
         self
+    }
+
+    /// The old name of [`ModelInfo::with_reasoning_style`].
+    #[deprecated(since = "0.1.0", note = "use `with_reasoning_style`")]
+    pub fn with_reasoning(self, style: ReasoningStyle) -> Self {
+        self.with_reasoning_style(style)
     }
 
     /// Sets the prices, in USD per million tokens.

@@ -16,7 +16,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 use super::reasoning::ReasoningControl;
-use crate::config::Fields;
+use crate::config::FiniteJson;
 use crate::host::{
     ModelInfo, ReasoningHistory, RequestOptions, ResponseFormat, Thinking, ToolChoice, ToolSpec,
 };
@@ -71,7 +71,8 @@ impl<'de> Deserialize<'de> for ResponseFormat {
             JsonObject,
             JsonSchema {
                 name: String,
-                schema: Value,
+                // A NaN or an infinity in a TOML schema is refused, not read as `null`.
+                schema: FiniteJson,
                 #[serde(default)]
                 strict: bool,
             },
@@ -84,7 +85,7 @@ impl<'de> Deserialize<'de> for ResponseFormat {
             Form::JsonObject => ResponseFormat::JsonObject,
             Form::JsonSchema {
                 name,
-                schema,
+                schema: FiniteJson(schema),
                 strict,
             } => ResponseFormat::JsonSchema {
                 name,
@@ -105,7 +106,10 @@ impl RequestOptions {
 
     /// [`RequestOptions::check_values`], naming each field by `name` (the spelling a
     /// configuration used for it).
-    fn check_values_named(&self, name: &dyn Fn(&'static str) -> String) -> Result<(), String> {
+    pub(crate) fn check_values_named(
+        &self,
+        name: &dyn Fn(&'static str) -> String,
+    ) -> Result<(), String> {
         if self.max_tokens == Some(0) {
             return Err(format!("{} must be at least 1", name("max_tokens")));
         }
@@ -161,39 +165,6 @@ impl RequestOptions {
             ));
         }
         Ok(())
-    }
-}
-
-impl<'de> Deserialize<'de> for RequestOptions {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Self::from_fields(Fields::read(deserializer)?).map_err(serde::de::Error::custom)
-    }
-}
-
-impl RequestOptions {
-    fn from_fields(mut fields: Fields) -> Result<Self, String> {
-        let options = RequestOptions {
-            max_tokens: fields.take(&["max_tokens"])?,
-            temperature: fields.take(&["temperature"])?,
-            top_p: fields.take(&["top_p"])?,
-            top_k: fields.take(&["top_k"])?,
-            stop: fields.take(&["stop"])?.unwrap_or_default(),
-            seed: fields.take(&["seed"])?,
-            reasoning_effort: fields.take(&["reasoning_effort"])?,
-            thinking: fields.take(&["thinking"])?,
-            reasoning_history: fields.take(&["reasoning_history"])?,
-            tool_choice: fields.take(&["tool_choice"])?,
-            parallel_tool_calls: fields.take(&["parallel_tool_calls"])?,
-            response_format: fields.take(&["response_format"])?,
-            cache_key: fields.take(&["cache_key"])?,
-            tool_call_deltas: fields.take(&["tool_call_deltas"])?.unwrap_or(false),
-            extra_body: fields.take(&["extra_body"])?.unwrap_or_default(),
-            conversation_tokens: fields.take(&["conversation_tokens"])?,
-        };
-        fields.finish()?;
-        // A named tool can only be checked against a request's tools.
-        options.check_values_named(&|field| fields.written(field))?;
-        Ok(options)
     }
 }
 
@@ -463,14 +434,20 @@ mod tests {
                 .to_string()
         };
         assert!(error(json!({"temprature": 1})).contains("unknown field `temprature`"));
-        assert!(error(json!({"temperature": "hot"})).contains("field `temperature`"));
-        assert!(error(json!({"reasoning_effort": "most"})).contains("field `reasoning_effort`"));
+        assert!(error(json!({"temperature": "hot"})).contains("temperature: invalid type"));
+        assert!(
+            error(json!({"reasoning_effort": "most"}))
+                .contains("reasoning_effort: unknown variant")
+        );
         assert!(
             error(json!({"reasoning_effort": "high", "thinking": "enabled"}))
                 .contains("cannot both be set")
         );
         assert!(error(json!({"thinking": {"budget_tokens": 0}})).contains("at least 1 token"));
-        assert!(error(json!({"reasoning_history": "all"})).contains("field `reasoning_history`"));
+        assert!(
+            error(json!({"reasoning_history": "all"}))
+                .contains("reasoning_history: unknown variant")
+        );
         let reasoning: RequestOptions = serde_json::from_value(json!({
             "thinking": {"budget_tokens": 2048},
             "reasoning_history": "preserved",
