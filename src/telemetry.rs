@@ -4,7 +4,7 @@
 //!
 //! The span is `chat`, with `otel.name` = `chat {model}` (the convention's span name, which
 //! `tracing-opentelemetry` applies) and `otel.kind` = `client`. Its fields: the request
-//! (`gen_ai.operation.name`, `gen_ai.provider.name` and the older `gen_ai.system`,
+//! (`gen_ai.operation.name`, `gen_ai.provider.name` (the endpoint profile's name) and the older `gen_ai.system`,
 //! `gen_ai.request.model`, `gen_ai.request.max_tokens`, `gen_ai.request.temperature`,
 //! `server.address`, `server.port`), then as the response comes (`gen_ai.response.id`,
 //! `gen_ai.response.time_to_first_chunk` in seconds, `http.response.status_code`,
@@ -20,14 +20,14 @@ use tracing::field::Empty;
 use crate::error::Error;
 use crate::host::{ApiChunk, FinishReason};
 
-/// The name `gen_ai.provider.name` gives this crate's provider.
-const PROVIDER_NAME: &str = "fireworks";
-
 /// The longest response id recorded; a longer one is not an id worth a field.
 const MAX_RESPONSE_ID_BYTES: usize = 128;
 
 /// What the span says of the request.
 pub(crate) struct RequestFields<'a> {
+    /// `gen_ai.provider.name`: `fireworks` on Fireworks' endpoint, `openai_compatible`
+    /// elsewhere.
+    pub provider: &'static str,
     /// The model id sent.
     pub model: &'a str,
     /// The `max_tokens` asked for.
@@ -45,8 +45,8 @@ pub(crate) fn chat_span(request: &RequestFields<'_>) -> Span {
         otel.name = %format_args!("chat {}", request.model),
         otel.kind = "client",
         gen_ai.operation.name = "chat",
-        gen_ai.provider.name = PROVIDER_NAME,
-        gen_ai.system = PROVIDER_NAME,
+        gen_ai.provider.name = request.provider,
+        gen_ai.system = request.provider,
         gen_ai.request.model = request.model,
         gen_ai.request.max_tokens = request.max_tokens,
         gen_ai.request.temperature = Empty,

@@ -8,6 +8,7 @@
 pub(crate) mod cache;
 mod catalog;
 mod embeddings;
+mod profile;
 mod settings;
 
 pub use crate::transport::http::MAX_RESPONSE_BYTES;
@@ -33,12 +34,13 @@ use crate::error::redact::Secrets;
 use crate::error::{BoxError, Error, TimeoutKind, bounded};
 use crate::host::cache_report::PromptLedger;
 use crate::host::{ApiStream, ChatRequest, LlmProvider, ModelInfo};
-use crate::request::{BodyOptions, Budget, build_body, check_defaults};
+use crate::request::{BodyOptions, build_body, check_defaults};
 use crate::stream::{UsageNotes, completion_stream};
 use crate::telemetry::{self, RequestFields};
 use crate::transport::http;
 use crate::transport::retry::retry_to_end;
 use crate::transport::{HttpRequest, ReqwestTransport, Transport};
+use profile::Profile;
 
 /// The [`LlmProvider`] for Fireworks. Cheap to clone; clones share one connection pool.
 ///
@@ -61,6 +63,8 @@ struct Shared {
     secrets: Secrets,
     model: ModelInfo,
     settings: FireworksSettings,
+    /// The rules of the endpoint the base URL names.
+    profile: Profile,
     /// The chat URL's host and port, for telemetry.
     server: Option<(String, u16)>,
     /// The last request's fingerprint per cache key, when the cache report is on.
@@ -269,6 +273,7 @@ impl FireworksProvider {
                 headers,
                 secrets,
                 model,
+                profile: Profile::for_base_url(&settings.base_url),
                 server,
                 prompt_ledger: settings.cache_report.then(Arc::default),
                 settings,
@@ -343,11 +348,7 @@ impl FireworksProvider {
 /// (no `/`) becomes `accounts/fireworks/models/<name>`; anywhere else (vLLM, Ollama, llama.cpp
 /// and gateways, whose model names are their own) the id is sent as given.
 fn sent_model_id(base_url: &str, id: &str) -> String {
-    if settings::is_fireworks_endpoint(base_url) {
-        catalog::full_model_id(id)
-    } else {
-        id.trim().to_owned()
-    }
+    Profile::for_base_url(base_url).model_id(id)
 }
 
 /// The catalog's info for a model id as sent: the settings' catalog (else the bundled one) for
@@ -454,11 +455,6 @@ impl LlmProvider for FireworksProvider {
     fn create_message(&self, request: ChatRequest) -> ApiStream {
         let shared = &self.shared;
         let settings = &shared.settings;
-        let budget = if settings::is_fireworks_endpoint(&settings.base_url) {
-            Budget::ServerTrims
-        } else {
-            Budget::Estimate
-        };
         let body = build_body(
             &request,
             BodyOptions {
@@ -468,7 +464,7 @@ impl LlmProvider for FireworksProvider {
                 derive_cache_key: settings
                     .cache_affinity
                     .then_some(cache::conversation_key as fn(&ChatRequest) -> String),
-                budget,
+                budget: shared.profile.budget,
                 fingerprint: shared
                     .prompt_ledger
                     .as_ref()
@@ -480,6 +476,7 @@ impl LlmProvider for FireworksProvider {
             Err(error) => return Box::pin(futures::stream::once(async { Err(error) })),
         };
         let span = telemetry::chat_span(&RequestFields {
+            provider: shared.profile.name,
             model: &shared.model.id,
             max_tokens: built.max_tokens,
             temperature: built.temperature,

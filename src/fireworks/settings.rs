@@ -9,6 +9,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::Catalog;
 use super::cache::{self, CACHE_ISOLATION_HEADER};
+use super::profile::Profile;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::decode::sse::DEFAULT_MAX_EVENT_BYTES;
@@ -439,18 +440,6 @@ impl FireworksSettings {
     }
 }
 
-/// Whether requests go to Fireworks' own endpoint (which lowers `max_tokens` to fit the context
-/// window by itself).
-pub(crate) fn is_fireworks_endpoint(base_url: &str) -> bool {
-    reqwest::Url::parse(base_url)
-        .ok()
-        .and_then(|url| {
-            url.host_str()
-                .map(|host| host.eq_ignore_ascii_case("api.fireworks.ai"))
-        })
-        .unwrap_or(false)
-}
-
 impl fmt::Debug for FireworksSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let header_names: Vec<&str> = self.headers.iter().map(|(name, _)| name.as_str()).collect();
@@ -487,7 +476,7 @@ impl fmt::Debug for FireworksSettings {
 /// accepted everywhere but at `api.fireworks.ai`, which needs a key.
 fn check_api_key(key: &str, base_url: &str, name: &str) -> Result<(), Error> {
     if key.is_empty() {
-        if is_fireworks_endpoint(base_url) {
+        if Profile::for_base_url(base_url).requires_key {
             return Err(Error::Config(format!(
                 "{name} is missing or empty: api.fireworks.ai needs an API key (other servers, \
                  with a base URL of their own, may go without one)"
