@@ -9,8 +9,10 @@
 use std::fmt;
 use std::time::Duration;
 
+mod rate_limits;
 pub(crate) mod redact;
 
+pub use rate_limits::RateLimits;
 pub use redact::REDACTED;
 
 /// The longest message (server text, quoted data, a transport failure) an error keeps; a longer
@@ -59,6 +61,9 @@ pub struct ApiError {
         reason = "a thin pointer: `Box<str>` would make every error 8 bytes larger"
     )]
     pub(crate) model: Option<Box<String>>,
+    /// The `x-ratelimit-*` headers of the failed response ([`ApiError::rate_limits`]); boxed,
+    /// as it is rare, to keep every error small.
+    pub(crate) rate_limits: Option<Box<RateLimits>>,
 }
 
 impl ApiError {
@@ -71,6 +76,7 @@ impl ApiError {
             code: None,
             request_id: None,
             model: None,
+            rate_limits: None,
         }
     }
 
@@ -90,6 +96,18 @@ impl ApiError {
     pub fn with_model(mut self, model: impl Into<String>) -> Self {
         self.model = Some(Box::new(bounded(model.into())));
         self
+    }
+
+    /// Sets [`ApiError::rate_limits`].
+    pub fn with_rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limits = Some(Box::new(limits));
+        self
+    }
+
+    /// What the failed response's `x-ratelimit-*` headers said of the account's limits, when
+    /// it carried any (every HTTP error the provider reads, [`Error::RateLimited`] above all).
+    pub fn rate_limits(&self) -> Option<&RateLimits> {
+        self.rate_limits.as_deref()
     }
 
     /// The model id the request sent, on errors about the model ([`Error::ModelNotFound`]
@@ -120,6 +138,7 @@ impl ApiError {
                 code: None,
                 request_id: None,
                 model: None,
+                rate_limits: None,
             },
         }
     }
@@ -158,6 +177,7 @@ impl ApiError {
             code: code.map(bounded),
             request_id: text(value.get("request_id")).map(bounded),
             model: None,
+            rate_limits: None,
         })
     }
 }
@@ -258,9 +278,20 @@ pub enum Error {
         /// The model's context window in tokens, when the message gives it.
         context_window: Option<u64>,
     },
-    /// The server refused the request as it stands (other 4xx: 400, 402, 412, 413, 422...).
+    /// The server refused the request as it stands (other 4xx: 400, 413, 422...).
     #[error("request rejected: {0}")]
     InvalidRequest(ApiError),
+    /// The account cannot pay for the request (402): its credits or billing need attention.
+    /// Sending again does not help until they are fixed; another account or provider may.
+    #[error("payment required: {0}")]
+    PaymentRequired(ApiError),
+    /// The server cannot serve the request yet or now (412): the deployment or LoRA adapter
+    /// is not ready (still loading, or it failed to load), or the account is suspended. Not
+    /// retried: a deployment may take minutes to become ready, and a suspended account does
+    /// not recover by waiting. A [`FallbackProvider`](crate::FallbackProvider) goes on with its
+    /// next target.
+    #[error("not ready to serve: {0}")]
+    NotReady(ApiError),
     /// The server failed (408, 5xx, 520) or sent an error event inside the stream.
     #[error("server error: {0}")]
     Server(ApiError),
@@ -321,6 +352,8 @@ impl Error {
             Error::Auth(error)
             | Error::ModelNotFound(error)
             | Error::InvalidRequest(error)
+            | Error::PaymentRequired(error)
+            | Error::NotReady(error)
             | Error::Server(error)
             | Error::RateLimited { error, .. }
             | Error::ContextWindowExceeded { error, .. } => Some(error),
@@ -328,9 +361,17 @@ impl Error {
         }
     }
 
+    /// What the failed response's `x-ratelimit-*` headers said of the account's limits: on
+    /// [`Error::RateLimited`], and on any other error from an HTTP response that carried them.
+    pub fn rate_limits(&self) -> Option<&RateLimits> {
+        self.api_error().and_then(ApiError::rate_limits)
+    }
+
     /// Whether sending the same request again may succeed: rate limits (unless the quota is
     /// exhausted), 408 and 5xx (but 501 and 505, which will not change), network failures, and
-    /// timeouts before the first event.
+    /// timeouts before the first event. Not a payment required ([`Error::PaymentRequired`]) nor
+    /// a deployment that is not ready ([`Error::NotReady`]): neither clears within a retry's
+    /// wait.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::RateLimited { error, .. } => !says_quota_exhausted(&error.message),
@@ -367,6 +408,8 @@ impl Error {
             Error::Auth(error)
             | Error::ModelNotFound(error)
             | Error::InvalidRequest(error)
+            | Error::PaymentRequired(error)
+            | Error::NotReady(error)
             | Error::Server(error)
             | Error::RateLimited { error, .. }
             | Error::ContextWindowExceeded { error, .. } => {
@@ -432,6 +475,7 @@ mod tests {
                 code: None,
                 request_id: None,
                 model: None,
+                rate_limits: None,
             })
         };
         for status in [408, 500, 502, 503, 504, 520, 522, 529] {

@@ -16,6 +16,7 @@ use reqwest::header::{ACCEPT_ENCODING, CONTENT_LENGTH, HeaderMap, HeaderValue, L
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
+use super::server_report;
 use super::seam::{ByteStream, HttpRequest, Transport, TransportError, TransportErrorKind};
 use crate::error::redact::Secrets;
 use crate::error::{ApiError, Error, TimeoutKind, bounded};
@@ -426,10 +427,13 @@ pub fn error_for_status(status: StatusCode, headers: &HeaderMap, body: &str) -> 
     if error.request_id.is_none() {
         error.request_id = request_id(headers);
     }
+    error.rate_limits = server_report::rate_limits(headers).map(Box::new);
     match status.as_u16() {
         401 | 403 if says_model_missing(&error.message) => Error::ModelNotFound(error),
         401 | 403 => Error::Auth(error),
         404 => Error::ModelNotFound(error),
+        402 => Error::PaymentRequired(error),
+        412 => Error::NotReady(error),
         429 => Error::RateLimited {
             retry_after: retry_after(headers, SystemTime::now()),
             error,

@@ -195,6 +195,7 @@ mod tests {
             code: None,
             request_id: None,
             model: None,
+            rate_limits: None,
         })
     }
 
@@ -206,6 +207,7 @@ mod tests {
                 code: None,
                 request_id: None,
                 model: None,
+                rate_limits: None,
             },
             retry_after: after,
         }
@@ -265,6 +267,7 @@ mod tests {
             code: None,
             request_id: None,
             model: None,
+            rate_limits: None,
         });
         assert_eq!(policy.delay_after(1, &auth, 0.5), None);
     }

@@ -80,12 +80,18 @@ impl<'a> Reader<'a> {
                 seen.first(2)?;
                 reader.null().then_some(())
             }
+            "perf_metrics" => {
+                // Once per stream at most, on the final chunk: the serde path reads it.
+                seen.first(3)?;
+                reader.null().then_some(())
+            }
             _ => reader.skip_value(MAX_SKIP_DEPTH),
         })?;
         Some(WireChunk {
             choice,
             usage,
-            error: None, // only `"error": null` gets this far
+            error: None,        // only `"error": null` gets this far
+            perf_metrics: None, // likewise `"perf_metrics": null`
         })
     }
 
