@@ -28,7 +28,7 @@ pub(crate) use model::Prices;
 pub use model::{BudgetLimits, ModelInfo, ModelStatus, ReasoningOptions, ReasoningStyle};
 pub use options::{
     MIN_THINKING_BUDGET, ReasoningEffort, ReasoningHistory, RequestOptions, ResponseFormat,
-    Thinking, ToolChoice,
+    ServiceTier, Thinking, ToolChoice,
 };
 pub use provider::{ApiStream, LlmProvider};
 pub use server_report::{PerfMetrics, ServerReport};
