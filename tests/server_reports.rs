@@ -94,7 +94,10 @@ async fn the_headers_reach_the_host_typed_right_after_the_request_id() {
         Some(false),
     );
     match &items[..2] {
-        [Ok(ApiChunk::RequestId(id)), Ok(ApiChunk::ServerReport(report))] => {
+        [
+            Ok(ApiChunk::RequestId(id)),
+            Ok(ApiChunk::ServerReport(report)),
+        ] => {
             assert_eq!(id, "5f0c8b7e-3c1a-4d0e-9a53-2b8f4a7d6e11");
             assert_eq!(**report, expected);
         }
@@ -171,7 +174,8 @@ async fn a_rate_limited_error_carries_the_limits() {
 
 #[tokio::test]
 async fn an_error_without_rate_limit_headers_has_none() {
-    let server = TestServer::start(vec![Reply::json(429, r#"{"error":"Too Many Requests"}"#)]).await;
+    let server =
+        TestServer::start(vec![Reply::json(429, r#"{"error":"Too Many Requests"}"#)]).await;
     let items = items(&server, RequestOptions::new()).await;
     match &items[..] {
         [Err(error @ Error::RateLimited { .. })] => assert_eq!(error.rate_limits(), None),
@@ -276,7 +280,11 @@ async fn the_serving_and_metrics_options_reach_the_wire_only_when_set() {
         golden(json!({"service_tier": "priority", "perf_metrics_in_response": true}))
     );
     // Set false, nothing is written (Fireworks' default is off).
-    let off = body_for(RequestOptions::new(), RequestOptions::new().with_perf_metrics(false)).await;
+    let off = body_for(
+        RequestOptions::new(),
+        RequestOptions::new().with_perf_metrics(false),
+    )
+    .await;
     assert_eq!(off, golden(json!({})));
 }
 

@@ -15,9 +15,7 @@ use crate::decode::reasoning::{ThinkPart, ThinkSplitter};
 use crate::decode::sse::{SseDecoder, SseError, SseEvent};
 use crate::decode::tools::{TakenFragment, ToolCallAssembler};
 use crate::error::Error;
-use crate::host::{
-    ApiChunk, FinishReason, ModelInfo, PerfMetrics, Prices, ReasoningStyle, Usage,
-};
+use crate::host::{ApiChunk, FinishReason, ModelInfo, PerfMetrics, Prices, ReasoningStyle, Usage};
 
 /// Decodes one completion's response body.
 ///

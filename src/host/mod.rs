@@ -15,8 +15,8 @@ pub(crate) mod fallback;
 mod model;
 mod options;
 mod provider;
-pub(crate) mod turn;
 pub(crate) mod server_report;
+pub(crate) mod turn;
 
 pub use crate::error::{ApiError, Error, MAX_MESSAGE_BYTES, REDACTED, RateLimits, TimeoutKind};
 pub use cache_report::{CacheBreak, CacheReport, MAX_REPORTED_KEYS, MAX_REPORTED_MESSAGES};

@@ -16,8 +16,8 @@ use reqwest::header::{ACCEPT_ENCODING, CONTENT_LENGTH, HeaderMap, HeaderValue, L
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use super::server_report;
 use super::seam::{ByteStream, HttpRequest, Transport, TransportError, TransportErrorKind};
+use super::server_report;
 use crate::error::redact::Secrets;
 use crate::error::{ApiError, Error, TimeoutKind, bounded};
 

@@ -19,9 +19,7 @@ pub(crate) fn rate_limits(headers: &HeaderMap) -> Option<RateLimits> {
         remaining_requests: count("x-ratelimit-remaining-requests"),
         limit_prompt_tokens: count("x-ratelimit-limit-tokens-prompt"),
         remaining_prompt_tokens: count("x-ratelimit-remaining-tokens-prompt"),
-        limit_cache_adjusted_prompt_tokens: count(
-            "x-ratelimit-limit-tokens-cache-adjusted-prompt",
-        ),
+        limit_cache_adjusted_prompt_tokens: count("x-ratelimit-limit-tokens-cache-adjusted-prompt"),
         remaining_cache_adjusted_prompt_tokens: count(
             "x-ratelimit-remaining-tokens-cache-adjusted-prompt",
         ),
@@ -39,8 +37,7 @@ pub(crate) fn server_report(headers: &HeaderMap) -> Option<ServerReport> {
         cached_prompt_tokens: text(headers, "fireworks-cached-prompt-tokens").and_then(count),
         server_time_to_first_token: text(headers, "fireworks-server-time-to-first-token")
             .and_then(seconds),
-        server_processing_time: text(headers, "fireworks-server-processing-time")
-            .and_then(seconds),
+        server_processing_time: text(headers, "fireworks-server-processing-time").and_then(seconds),
         rate_limits: rate_limits(headers).unwrap_or_default(),
     };
     (!report.is_empty()).then_some(report)
