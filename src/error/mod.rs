@@ -54,16 +54,17 @@ pub struct ApiError {
     /// The server's request id, for support tickets: from the error body, else from the
     /// response's `x-request-id` header.
     pub request_id: Option<String>,
-    /// The model id the request sent, on errors about the model ([`ApiError::model`]). Behind
-    /// one thin pointer, so that every `Result<_, Error>` stays as small as before it.
-    #[allow(
-        clippy::box_collection,
-        reason = "a thin pointer: `Box<str>` would make every error 8 bytes larger"
-    )]
-    pub(crate) model: Option<Box<String>>,
-    /// The `x-ratelimit-*` headers of the failed response ([`ApiError::rate_limits`]); boxed,
-    /// as it is rare, to keep every error small.
-    pub(crate) rate_limits: Option<Box<RateLimits>>,
+    /// What an error rarely carries: the model id sent ([`ApiError::model`]) and the rate
+    /// limits ([`ApiError::rate_limits`]). Behind one thin pointer, so that every
+    /// `Result<_, Error>` stays as small as before them.
+    pub(crate) details: Option<Box<Details>>,
+}
+
+/// The rarely set parts of an [`ApiError`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Details {
+    model: Option<String>,
+    rate_limits: Option<RateLimits>,
 }
 
 impl ApiError {
@@ -75,8 +76,7 @@ impl ApiError {
             message: bounded(message.into()),
             code: None,
             request_id: None,
-            model: None,
-            rate_limits: None,
+            details: None,
         }
     }
 
@@ -94,26 +94,26 @@ impl ApiError {
 
     /// Sets [`ApiError::model`].
     pub fn with_model(mut self, model: impl Into<String>) -> Self {
-        self.model = Some(Box::new(bounded(model.into())));
+        self.details.get_or_insert_default().model = Some(bounded(model.into()));
         self
     }
 
     /// Sets [`ApiError::rate_limits`].
     pub fn with_rate_limits(mut self, limits: RateLimits) -> Self {
-        self.rate_limits = Some(Box::new(limits));
+        self.details.get_or_insert_default().rate_limits = Some(limits);
         self
     }
 
     /// What the failed response's `x-ratelimit-*` headers said of the account's limits, when
     /// it carried any (every HTTP error the provider reads, [`Error::RateLimited`] above all).
     pub fn rate_limits(&self) -> Option<&RateLimits> {
-        self.rate_limits.as_deref()
+        self.details.as_ref()?.rate_limits.as_ref()
     }
 
     /// The model id the request sent, on errors about the model ([`Error::ModelNotFound`]
     /// from the provider).
     pub fn model(&self) -> Option<&str> {
-        self.model.as_deref().map(String::as_str)
+        self.details.as_ref()?.model.as_deref()
     }
 
     /// Reads an error from a response body in any of the shapes Fireworks sends:
@@ -137,8 +137,7 @@ impl ApiError {
                 message: raw_message(status, body),
                 code: None,
                 request_id: None,
-                model: None,
-                rate_limits: None,
+                details: None,
             },
         }
     }
@@ -176,8 +175,7 @@ impl ApiError {
             message: bounded(message.unwrap_or_else(|| error.to_string())),
             code: code.map(bounded),
             request_id: text(value.get("request_id")).map(bounded),
-            model: None,
-            rate_limits: None,
+            details: None,
         })
     }
 }
@@ -474,8 +472,7 @@ mod tests {
                 message: "x".into(),
                 code: None,
                 request_id: None,
-                model: None,
-                rate_limits: None,
+                details: None,
             })
         };
         for status in [408, 500, 502, 503, 504, 520, 522, 529] {

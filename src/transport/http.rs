@@ -427,7 +427,9 @@ pub fn error_for_status(status: StatusCode, headers: &HeaderMap, body: &str) -> 
     if error.request_id.is_none() {
         error.request_id = request_id(headers);
     }
-    error.rate_limits = server_report::rate_limits(headers).map(Box::new);
+    if let Some(limits) = server_report::rate_limits(headers) {
+        error = error.with_rate_limits(limits);
+    }
     match status.as_u16() {
         401 | 403 if says_model_missing(&error.message) => Error::ModelNotFound(error),
         401 | 403 => Error::Auth(error),

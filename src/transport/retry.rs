@@ -194,8 +194,7 @@ mod tests {
             message: "overloaded".into(),
             code: None,
             request_id: None,
-            model: None,
-            rate_limits: None,
+            details: None,
         })
     }
 
@@ -206,8 +205,7 @@ mod tests {
                 message: message.into(),
                 code: None,
                 request_id: None,
-                model: None,
-                rate_limits: None,
+                details: None,
             },
             retry_after: after,
         }
@@ -266,8 +264,7 @@ mod tests {
             message: "bad key".into(),
             code: None,
             request_id: None,
-            model: None,
-            rate_limits: None,
+            details: None,
         });
         assert_eq!(policy.delay_after(1, &auth, 0.5), None);
     }
