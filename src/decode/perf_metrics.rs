@@ -1,6 +1,7 @@
 //! Fireworks' `perf_metrics` object (on the final chunk, when the request asked for it) →
-//! [`PerfMetrics`]. Read leniently: these are diagnostics, so a metric that is not a number is
-//! left out and a `perf_metrics` that is not an object gives none; neither fails the event.
+//! [`PerfMetrics`]. Read leniently: these are diagnostics, so a metric that is not a number (or
+//! a string holding one, as some recorded streams send) is left out and a `perf_metrics` that
+//! is not an object gives none; neither fails the event.
 
 use serde_json::{Map, Value};
 
@@ -10,10 +11,14 @@ use crate::host::server_report::{count, seconds};
 /// The metrics in `text`, the JSON of a `perf_metrics` value; `None` when it is not an object.
 pub(crate) fn read(text: &str) -> Option<PerfMetrics> {
     let fields: Map<String, Value> = serde_json::from_str(text).ok()?;
-    let number = |name: &str| fields.get(name).and_then(Value::as_f64);
-    let tokens = |name: &str| {
-        let value = fields.get(name)?;
-        value.as_u64().or_else(|| count(value.as_f64()?))
+    // A number, or (as recorded Fireworks streams send some of them) a string holding one.
+    let number = |name: &str| match fields.get(name)? {
+        Value::String(text) => text.trim().parse::<f64>().ok(),
+        value => value.as_f64(),
+    };
+    let tokens = |name: &str| match fields.get(name)? {
+        Value::Number(number) => number.as_u64().or_else(|| count(number.as_f64()?)),
+        _ => count(number(name)?),
     };
     let time = |name: &str| seconds(number(name)?);
     Some(PerfMetrics {
@@ -39,7 +44,8 @@ mod tests {
     fn documented_metrics_are_read_and_odd_values_left_out() {
         let metrics = read(
             r#"{"prompt-tokens": 1200, "cached-prompt-tokens": 1024,
-                "server-time-to-first-token": 0.042, "prefill-duration": "fast",
+                "server-time-to-first-token": 0.042, "server-processing-time": "0.214",
+                "prefill-duration": "fast",
                 "generation-duration": -1, "num-concurrent-requests": 3.0, "other": [1]}"#,
         )
         .unwrap();
@@ -48,6 +54,10 @@ mod tests {
         assert_eq!(
             metrics.server_time_to_first_token,
             Some(Duration::from_millis(42))
+        );
+        assert_eq!(
+            metrics.server_processing_time,
+            Some(Duration::from_millis(214))
         );
         assert_eq!(metrics.prefill_duration, None);
         assert_eq!(metrics.generation_duration, None);
