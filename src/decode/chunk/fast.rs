@@ -513,6 +513,11 @@ mod tests {
             r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}},{"index":null,"function":null}]}}]}"#,
             r#"{"choices":[{"delta":{"content":"","tool_calls":null,"role":"assistant"}}]}"#,
             r#"{"choices":[{"delta":{"reasoning":"a\nb","reasoning_content":"c","content":null}}]}"#,
+            // Fireworks' perf_metrics, read leniently in whatever shape it comes.
+            r#"{"choices":[],"perf_metrics":{"prompt-tokens":9,"server-time-to-first-token":"0.091","x":[{}]}}"#,
+            r#"{"choices":[],"perf_metrics":null}"#,
+            r#"{"choices":[],"perf_metrics":[1,"a"]}"#,
+            r#"{"choices":[],"perf_metrics":{"prompt-tokens":"\u0039"}}"#,
         ] {
             assert!(reads_like_serde(text), "left to serde: {text}");
         }
@@ -528,6 +533,7 @@ mod tests {
             r#"{"choices":[{"delta":{"cont\u0065nt":"a"}}]}"#,
             r#"{"choices":[{"delta":{"content":"a","content":"b"}}]}"#,
             r#"{"choices":[{"delta":{"reasoning":"a","reasoning":"b"}}]}"#,
+            r#"{"perf_metrics":null,"perf_metrics":{}}"#,
             r#"{"choices":[{"delta":{"reasoning":5}}]}"#,
             r#"{"choices":[],"choices":[]}"#,
             // Content as an array of parts (Mistral's shape).
