@@ -30,8 +30,8 @@ use serde_json::{Map, Value};
 use crate::error::Error;
 use crate::fireworks::{DEFAULT_MODEL_ID, FireworksSettings};
 use crate::host::{
-    ReasoningEffort, ReasoningHistory, ReasoningStyle, RequestOptions, ResponseFormat, Thinking,
-    ToolChoice,
+    ReasoningEffort, ReasoningHistory, ReasoningStyle, RequestOptions, ResponseFormat, ServiceTier,
+    Thinking, ToolChoice,
 };
 
 /// Declares a config struct read by serde's derive, each field with the names it is also
@@ -116,6 +116,8 @@ config_struct! {
         response_format: Option<ResponseFormat> as ["responseFormat"],
         cache_key: Option<String> as ["cacheKey"],
         tool_call_deltas: Option<bool> as ["toolCallDeltas"],
+        service_tier: Option<ServiceTier> as ["serviceTier"],
+        perf_metrics: Option<bool> as ["perfMetrics"],
         extra_body: Option<BTreeMap<String, FiniteJson>> as ["extraBody"],
         conversation_tokens: Option<u64> as ["conversationTokens"],
     }
@@ -280,7 +282,9 @@ impl Spelled<OptionsConfig> {
             .with_given(
                 config.tool_call_deltas,
                 RequestOptions::with_tool_call_deltas,
-            );
+            )
+            .with_given(config.service_tier, RequestOptions::with_service_tier)
+            .with_given(config.perf_metrics, RequestOptions::with_perf_metrics);
         for (key, FiniteJson(value)) in config.extra_body.into_iter().flatten() {
             options = options.with_extra_body(key, value);
         }

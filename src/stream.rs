@@ -33,6 +33,7 @@ use crate::host::{ApiChunk, ApiStream, FinishReason, Usage};
 use crate::telemetry;
 use crate::transport::http::{self, Body, Response};
 use crate::transport::retry::{Attempt, RetryPolicy, retrying};
+use crate::transport::server_report;
 use crate::transport::timeouts::{Deadline, Timeouts};
 
 type Attempts = Pin<Box<dyn Stream<Item = Attempt<FirstEvent>> + Send>>;
@@ -164,10 +165,15 @@ async fn read_first_event(
     timeouts: Timeouts,
 ) -> Result<FirstEvent, Error> {
     let status = response.status;
-    // The server's id of this request comes first, before anything decoded.
+    // The server's id of this request comes first, then what its headers report, before
+    // anything decoded.
     let mut chunks: Vec<ApiChunk> = request_id(&response.headers)
         .map(ApiChunk::RequestId)
         .into_iter()
+        .chain(
+            server_report::server_report(&response.headers)
+                .map(|report| ApiChunk::ServerReport(Box::new(report))),
+        )
         .collect();
     let mut body = response.body;
     loop {

@@ -136,6 +136,8 @@ fn error_type(error: &Error) -> &'static str {
         Error::RateLimited { .. } => "rate_limited",
         Error::ContextWindowExceeded { .. } => "context_window_exceeded",
         Error::InvalidRequest(_) => "invalid_request",
+        Error::PaymentRequired(_) => "payment_required",
+        Error::NotReady(_) => "not_ready",
         Error::Server(_) => "server_error",
         Error::Redirected { .. } => "redirected",
         Error::Network { .. } => "network",

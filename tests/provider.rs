@@ -222,6 +222,8 @@ async fn every_error_body_becomes_its_typed_error() {
             Error::RateLimited { .. } => "rate_limited",
             Error::ContextWindowExceeded { .. } => "context_window_exceeded",
             Error::InvalidRequest(_) => "invalid_request",
+            Error::PaymentRequired(_) => "payment_required",
+            Error::NotReady(_) => "not_ready",
             Error::Server(_) => "server",
             other => panic!("{name}: {other:?}"),
         };

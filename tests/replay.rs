@@ -7,12 +7,13 @@ mod support;
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::time::Duration;
 
 use std::collections::BTreeMap;
 
 use fireworks_provider::{
-    ApiChunk, ContentBlock, Error, FinishReason, Message, ModelInfo, ReasoningStyle, StreamDecoder,
-    ToolCall, Turn, Usage, lookup_model,
+    ApiChunk, ContentBlock, Error, FinishReason, Message, ModelInfo, PerfMetrics, ReasoningStyle,
+    StreamDecoder, ToolCall, Turn, Usage, lookup_model,
 };
 use serde_json::Value;
 use support::{decode_pieces, decode_with, is_made_up_call_id};
@@ -84,6 +85,13 @@ fn expected_chunk(value: &Value) -> ApiChunk {
             let mut usage = Usage::new(count("input_tokens"), count("output_tokens"))
                 .with_cache_read_tokens(count("cache_read_tokens"));
             usage.reasoning_tokens = value["reasoning_tokens"].as_u64();
+            if let Some(times) = value.get("perf_metrics_ms") {
+                let time = |name: &str| times[name].as_u64().map(Duration::from_millis);
+                let mut metrics = PerfMetrics::new();
+                metrics.server_time_to_first_token = time("server_time_to_first_token");
+                metrics.server_processing_time = time("server_processing_time");
+                usage = usage.with_perf_metrics(metrics);
+            }
             ApiChunk::Usage(usage)
         }
         "finish" => ApiChunk::Finish(match value {

@@ -1,6 +1,6 @@
 //! One stream event's JSON → the delta it carries (lenient wire types).
 //!
-//! Unknown keys are ignored (`raw_output`, `perf_metrics`, ...), missing fields and `null`s are
+//! Unknown keys are ignored (`raw_output`, ...), missing fields and `null`s are
 //! tolerated, `choices` may be empty (usage-only chunks) and `finish_reason` may be any string.
 //! Strings are borrowed from the event's text where they hold no escapes, and only the first
 //! choice is kept, so a plain text delta costs no allocation here. A delta's `content` is a
@@ -21,7 +21,7 @@ use serde_json::value::RawValue;
 use crate::decode::tools::ToolCallFragment;
 use crate::error::classify::{event_error, has_error};
 use crate::error::{BoxError, Error, bounded};
-use crate::host::Usage;
+use crate::host::{PerfMetrics, Usage};
 
 mod fast;
 
@@ -41,6 +41,21 @@ pub struct WireChunk<'a> {
     /// Present when the event reports an error instead of a delta.
     #[serde(default, borrow)]
     pub error: Option<ErrorMarker<'a>>,
+    /// Fireworks' `perf_metrics` (on the final chunk, when asked for), read leniently: never
+    /// an error. Boxed: it comes once per stream.
+    #[serde(default, deserialize_with = "perf_metrics")]
+    pub perf_metrics: Option<Box<PerfMetrics>>,
+}
+
+/// `perf_metrics`: its metrics, or none when it is `null` or not an object.
+fn perf_metrics<'de, D>(deserializer: D) -> Result<Option<Box<PerfMetrics>>, D::Error>
+where
+    D: de::Deserializer<'de>,
+{
+    let raw = Option::<&'de RawValue>::deserialize(deserializer)?;
+    Ok(raw
+        .and_then(|raw| super::perf_metrics::read(raw.get()))
+        .map(Box::new))
 }
 
 /// One choice of a chunk.
@@ -257,6 +272,7 @@ impl WireUsage {
             total_cost: None,
             model: None,
             cache_report: None,
+            perf_metrics: None,
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::decode::reasoning::{ThinkPart, ThinkSplitter};
 use crate::decode::sse::{SseDecoder, SseError, SseEvent};
 use crate::decode::tools::{TakenFragment, ToolCallAssembler};
 use crate::error::{Error, classify};
-use crate::host::{ApiChunk, FinishReason, ModelInfo, Prices, ReasoningStyle, Usage};
+use crate::host::{ApiChunk, FinishReason, ModelInfo, PerfMetrics, Prices, ReasoningStyle, Usage};
 
 /// Decodes one completion's response body.
 ///
@@ -47,6 +47,8 @@ struct Completion {
     splitter: ThinkSplitter,
     tools: ToolCallAssembler,
     usage: Option<Usage>,
+    /// Fireworks' `perf_metrics`, put on the usage when it is emitted.
+    perf_metrics: Option<Box<PerfMetrics>>,
     finish: Option<FinishReason>,
     /// `[DONE]` was seen and the closing chunks emitted.
     done: bool,
@@ -82,6 +84,7 @@ impl StreamDecoder {
                 splitter,
                 tools: ToolCallAssembler::new(),
                 usage: None,
+                perf_metrics: None,
                 finish: None,
                 done: false,
                 events: 0,
@@ -206,7 +209,12 @@ impl Completion {
             // Read once per stream, by a pass of its own: the hot path never reads `id`.
             self.response_id = response_id(data);
         }
-        let WireChunk { choice, usage, .. } = parse_event(data).map_err(|err| *err)?;
+        let WireChunk {
+            choice,
+            usage,
+            perf_metrics,
+            ..
+        } = parse_event(data).map_err(|err| *err)?;
         if let Some(choice) = choice {
             if let Some(delta) = choice.delta {
                 let WireDelta {
@@ -256,6 +264,9 @@ impl Completion {
             // Reported once: a usage repeated in a later chunk replaces, never adds.
             self.usage = Some(usage.to_usage());
         }
+        if perf_metrics.is_some() {
+            self.perf_metrics = perf_metrics;
+        }
         Ok(())
     }
 
@@ -300,6 +311,7 @@ impl Completion {
         let made_calls = out.len() > before_calls;
         if let Some(mut usage) = self.usage.take() {
             usage.total_cost = self.prices.cost(&usage);
+            usage.perf_metrics = self.perf_metrics.take();
             out.push(ApiChunk::Usage(usage));
         }
         // A server that sends `[DONE]` without any finish reason finished normally.

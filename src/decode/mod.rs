@@ -3,6 +3,7 @@
 //!
 //! - `sse`: bytes → server-sent events (framing, UTF-8, the event size cap);
 //! - `chunk` (and its fast reader `chunk/fast`): one event's JSON → the delta it carries;
+//! - `perf_metrics`: Fireworks' `perf_metrics` object, read leniently (by `chunk`);
 //! - `reasoning`: the streaming `<think>` splitter;
 //! - `tools`: tool-call fragments → complete calls;
 //! - `decoder`: all of the above as one [`StreamDecoder`], which also decides when a completion
@@ -12,6 +13,7 @@
 
 pub(crate) mod chunk;
 mod decoder;
+mod perf_metrics;
 pub(crate) mod reasoning;
 pub(crate) mod sse;
 pub(crate) mod tools;

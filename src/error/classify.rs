@@ -15,20 +15,31 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::{ApiError, Error, bounded};
+use super::{ApiError, Error, RateLimits, bounded};
 
 /// Maps a failed response to its [`Error`] variant. The request id comes from the body, else
-/// from the headers.
-pub(crate) fn for_status(status: StatusCode, headers: &HeaderMap, body: &str) -> Error {
+/// from the headers; `rate_limits` are what the response's headers said of them (the
+/// transport reads those).
+pub(crate) fn for_status(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &str,
+    rate_limits: Option<RateLimits>,
+) -> Error {
     let parsed = serde_json::from_str::<Value>(body).ok();
     let mut error = ApiError::from_parsed_body(Some(status.as_u16()), body, parsed.as_ref());
     if error.request_id.is_none() {
         error.request_id = request_id(headers);
     }
+    if let Some(limits) = rate_limits {
+        error = error.with_rate_limits(limits);
+    }
     match status.as_u16() {
         401 | 403 if says_model_missing(&error.message) => Error::ModelNotFound(error),
         401 | 403 => Error::Auth(error),
         404 => Error::ModelNotFound(error),
+        402 => Error::PaymentRequired(error),
+        412 => Error::NotReady(error),
         429 => Error::RateLimited {
             retry_after: retry_after(headers, SystemTime::now()),
             error,
@@ -201,7 +212,7 @@ impl ApiError {
                 message: raw_message(status, body),
                 code: None,
                 request_id: None,
-                model: None,
+                details: None,
             },
         }
     }
@@ -239,7 +250,7 @@ impl ApiError {
             message: bounded(message.unwrap_or_else(|| error.to_string())),
             code: code.map(bounded),
             request_id: text(value.get("request_id")).map(bounded),
-            model: None,
+            details: None,
         })
     }
 }

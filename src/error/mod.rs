@@ -10,8 +10,10 @@ use std::fmt;
 use std::time::Duration;
 
 pub(crate) mod classify;
+mod rate_limits;
 pub(crate) mod redact;
 
+pub use rate_limits::RateLimits;
 pub use redact::REDACTED;
 
 /// The longest message (server text, quoted data, a transport failure) an error keeps; a longer
@@ -53,13 +55,17 @@ pub struct ApiError {
     /// The server's request id, for support tickets: from the error body, else from the
     /// response's `x-request-id` header.
     pub request_id: Option<String>,
-    /// The model id the request sent, on errors about the model ([`ApiError::model`]). Behind
-    /// one thin pointer, so that every `Result<_, Error>` stays as small as before it.
-    #[allow(
-        clippy::box_collection,
-        reason = "a thin pointer: `Box<str>` would make every error 8 bytes larger"
-    )]
-    pub(crate) model: Option<Box<String>>,
+    /// What an error rarely carries: the model id sent ([`ApiError::model`]) and the rate
+    /// limits ([`ApiError::rate_limits`]). Behind one thin pointer, so that every
+    /// `Result<_, Error>` stays as small as before them.
+    pub(crate) details: Option<Box<Details>>,
+}
+
+/// The rarely set parts of an [`ApiError`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Details {
+    model: Option<String>,
+    rate_limits: Option<RateLimits>,
 }
 
 impl ApiError {
@@ -71,7 +77,7 @@ impl ApiError {
             message: bounded(message.into()),
             code: None,
             request_id: None,
-            model: None,
+            details: None,
         }
     }
 
@@ -89,14 +95,26 @@ impl ApiError {
 
     /// Sets [`ApiError::model`].
     pub fn with_model(mut self, model: impl Into<String>) -> Self {
-        self.model = Some(Box::new(bounded(model.into())));
+        self.details.get_or_insert_default().model = Some(bounded(model.into()));
         self
+    }
+
+    /// Sets [`ApiError::rate_limits`].
+    pub fn with_rate_limits(mut self, limits: RateLimits) -> Self {
+        self.details.get_or_insert_default().rate_limits = Some(limits);
+        self
+    }
+
+    /// What the failed response's `x-ratelimit-*` headers said of the account's limits, when
+    /// it carried any (every HTTP error the provider reads, [`Error::RateLimited`] above all).
+    pub fn rate_limits(&self) -> Option<&RateLimits> {
+        self.details.as_ref()?.rate_limits.as_ref()
     }
 
     /// The model id the request sent, on errors about the model ([`Error::ModelNotFound`]
     /// from the provider).
     pub fn model(&self) -> Option<&str> {
-        self.model.as_deref().map(String::as_str)
+        self.details.as_ref()?.model.as_deref()
     }
 }
 
@@ -186,9 +204,20 @@ pub enum Error {
         /// The model's context window in tokens, when the message gives it.
         context_window: Option<u64>,
     },
-    /// The server refused the request as it stands (other 4xx: 400, 402, 412, 413, 422...).
+    /// The server refused the request as it stands (other 4xx: 400, 413, 422...).
     #[error("request rejected: {0}")]
     InvalidRequest(ApiError),
+    /// The account cannot pay for the request (402): its credits or billing need attention.
+    /// Sending again does not help until they are fixed; another account or provider may.
+    #[error("payment required: {0}")]
+    PaymentRequired(ApiError),
+    /// The server cannot serve the request yet or now (412): the deployment or LoRA adapter
+    /// is not ready (still loading, or it failed to load), or the account is suspended. Not
+    /// retried: a deployment may take minutes to become ready, and a suspended account does
+    /// not recover by waiting. A [`FallbackProvider`](crate::FallbackProvider) goes on with its
+    /// next target.
+    #[error("not ready to serve: {0}")]
+    NotReady(ApiError),
     /// The server failed (408, 5xx, 520) or sent an error event inside the stream.
     #[error("server error: {0}")]
     Server(ApiError),
@@ -269,6 +298,8 @@ impl Error {
             Error::Auth(error)
             | Error::ModelNotFound(error)
             | Error::InvalidRequest(error)
+            | Error::PaymentRequired(error)
+            | Error::NotReady(error)
             | Error::Server(error)
             | Error::RateLimited { error, .. }
             | Error::ContextWindowExceeded { error, .. } => Some(error),
@@ -276,9 +307,17 @@ impl Error {
         }
     }
 
+    /// What the failed response's `x-ratelimit-*` headers said of the account's limits: on
+    /// [`Error::RateLimited`], and on any other error from an HTTP response that carried them.
+    pub fn rate_limits(&self) -> Option<&RateLimits> {
+        self.api_error().and_then(ApiError::rate_limits)
+    }
+
     /// Whether sending the same request again may succeed: rate limits (unless the quota is
     /// exhausted), 408 and 5xx (but 501 and 505, which will not change), network failures, and
-    /// timeouts before the first event.
+    /// timeouts before the first event. Not a payment required ([`Error::PaymentRequired`]) nor
+    /// a deployment that is not ready ([`Error::NotReady`]): neither clears within a retry's
+    /// wait.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::RateLimited { error, .. } => !classify::says_quota_exhausted(&error.message),
@@ -324,6 +363,8 @@ impl Error {
             Error::Auth(error)
             | Error::ModelNotFound(error)
             | Error::InvalidRequest(error)
+            | Error::PaymentRequired(error)
+            | Error::NotReady(error)
             | Error::Server(error)
             | Error::RateLimited { error, .. }
             | Error::ContextWindowExceeded { error, .. } => {
@@ -362,7 +403,7 @@ mod tests {
                 message: "x".into(),
                 code: None,
                 request_id: None,
-                model: None,
+                details: None,
             })
         };
         for status in [408, 500, 502, 503, 504, 520, 522, 529] {

@@ -1,6 +1,6 @@
-//! Fireworks AI: the settings, the model catalog, embeddings and [`FireworksProvider`], the
-//! [`LlmProvider`] that sends to Fireworks (or any OpenAI-compatible endpoint), with the retry
-//! and timeout policies it runs under.
+//! Fireworks AI: the settings, the model catalog, embeddings, reranking and
+//! [`FireworksProvider`], the [`LlmProvider`] that sends to Fireworks (or any OpenAI-compatible
+//! endpoint), with the retry and timeout policies it runs under.
 //!
 //! Fireworks specifics are configuration over the one OpenAI-compatible path (`request`,
 //! `http`, `stream`), not a second code path.
@@ -9,6 +9,7 @@ pub(crate) mod cache;
 mod catalog;
 mod embeddings;
 mod profile;
+mod rerank;
 mod settings;
 
 pub use crate::transport::http::MAX_RESPONSE_BYTES;
@@ -18,6 +19,7 @@ pub use catalog::{
     Catalog, FIREWORKS_MODELS_PREFIX, full_model_id, known_model_ids, lookup as lookup_model,
 };
 pub use embeddings::{DEFAULT_EMBEDDING_BATCH, Embeddings, FireworksEmbedder};
+pub use rerank::{FireworksReranker, RerankResult, Reranking};
 pub use settings::{DEFAULT_BASE_URL, DEFAULT_MODEL_ID, FireworksSettings};
 
 use std::fmt;
@@ -287,6 +289,14 @@ impl FireworksProvider {
     pub fn embedder(&self, model_id: impl AsRef<str>) -> FireworksEmbedder {
         let model_id = sent_model_id(&self.shared.settings.base_url, model_id.as_ref());
         FireworksEmbedder::new(Arc::clone(&self.shared), model_id)
+    }
+
+    /// A reranker for `model_id` (for example `qwen3-reranker-8b`; a bare name is expanded as
+    /// for chat models, on Fireworks' own endpoint only) sharing this provider's client, key
+    /// and retry policy.
+    pub fn reranker(&self, model_id: impl AsRef<str>) -> FireworksReranker {
+        let model_id = sent_model_id(&self.shared.settings.base_url, model_id.as_ref());
+        FireworksReranker::new(Arc::clone(&self.shared), model_id)
     }
 
     /// Asks the server which models it serves (`GET {base}/models`), so a host can fill in the

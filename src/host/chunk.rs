@@ -1,9 +1,10 @@
-//! What a completion streams back: [`ApiChunk`]s (text, reasoning, tool calls, usage, retries,
-//! the finish reason), with [`ToolCall`], [`Usage`] and [`FinishReason`].
+//! What a completion streams back: [`ApiChunk`]s (text, reasoning, tool calls, usage, the
+//! server's report, retries, the finish reason), with [`ToolCall`], [`Usage`] and [`FinishReason`].
 
 use std::time::Duration;
 
 use super::cache_report::CacheReport;
+use super::server_report::{PerfMetrics, ServerReport};
 use crate::error::{Error, bounded};
 
 /// One item of a streamed completion.
@@ -39,6 +40,10 @@ pub enum ApiChunk {
     ///
     /// [`ApiError::request_id`]: crate::ApiError::request_id
     RequestId(String),
+    /// What the response's headers reported: Fireworks' metrics headers and the account's rate
+    /// limits. Right after [`ApiChunk::RequestId`] (or first, without one), when the response
+    /// carried any such header. Boxed: it comes once per stream.
+    ServerReport(Box<ServerReport>),
     /// The request failed before any output and will be sent again after `delay`.
     Retrying {
         /// The attempt that failed, counting from 1.
@@ -123,6 +128,10 @@ pub struct Usage {
     /// [`FireworksSettings::with_cache_report`](crate::FireworksSettings::with_cache_report).
     /// Boxed: it comes once per turn, and keeps every chunk small.
     pub cache_report: Option<Box<CacheReport>>,
+    /// Fireworks' `perf_metrics` from the final chunk, when the request asked for them
+    /// ([`RequestOptions::with_perf_metrics`](crate::RequestOptions::with_perf_metrics)) and
+    /// the server sent them. Boxed, like `cache_report`.
+    pub perf_metrics: Option<Box<PerfMetrics>>,
 }
 
 impl Usage {
@@ -150,6 +159,12 @@ impl Usage {
     /// Sets [`Usage::total_cost`].
     pub fn with_total_cost(mut self, usd: f64) -> Self {
         self.total_cost = Some(usd);
+        self
+    }
+
+    /// Sets [`Usage::perf_metrics`].
+    pub fn with_perf_metrics(mut self, metrics: PerfMetrics) -> Self {
+        self.perf_metrics = Some(Box::new(metrics));
         self
     }
 

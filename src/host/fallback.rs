@@ -37,8 +37,10 @@ impl FallbackPolicy {
     /// The default rule: whether another target can help with `error`. Yes for rate limits
     /// and quotas ([`Error::RateLimited`]), server failures (5xx, 408, an error event:
     /// [`Error::Server`]), a first event or connection that did not come in time, connections
-    /// that failed or broke ([`Error::Network`], [`Error::StreamInterrupted`]) and a model or
-    /// deployment that is not there ([`Error::ModelNotFound`]). No for what would fail
+    /// that failed or broke ([`Error::Network`], [`Error::StreamInterrupted`]), a model or
+    /// deployment that is not there ([`Error::ModelNotFound`]) or not ready
+    /// ([`Error::NotReady`]), and an account that cannot pay ([`Error::PaymentRequired`], like a
+    /// spent quota: another account or provider can take the turn). No for what would fail
     /// everywhere: a refused key ([`Error::Auth`]), a refused request
     /// ([`Error::InvalidRequest`], [`Error::InvalidConversation`], [`Error::Config`]), a
     /// redirect, a response that could not be decoded, and a prompt too long for the window.
@@ -48,7 +50,9 @@ impl FallbackPolicy {
             | Error::Server(_)
             | Error::Network { .. }
             | Error::StreamInterrupted { .. }
-            | Error::ModelNotFound(_) => true,
+            | Error::ModelNotFound(_)
+            | Error::NotReady(_)
+            | Error::PaymentRequired(_) => true,
             Error::Timeout { kind, .. } => {
                 matches!(kind, TimeoutKind::Connect | TimeoutKind::FirstEvent)
             }
@@ -369,6 +373,14 @@ mod tests {
             ),
             (
                 Error::ModelNotFound(ApiError::new(Some(404), "no model")),
+                true,
+            ),
+            (
+                Error::NotReady(ApiError::new(Some(412), "LoRA failed to load")),
+                true,
+            ),
+            (
+                Error::PaymentRequired(ApiError::new(Some(402), "add credits")),
                 true,
             ),
             (

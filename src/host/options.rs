@@ -1,6 +1,6 @@
 //! Per-turn controls a host sets on a request: [`RequestOptions`] and its parts
 //! ([`ToolChoice`], [`ResponseFormat`], [`ReasoningEffort`], [`Thinking`],
-//! [`ReasoningHistory`]). Plain data with builders: how they are checked, layered over the
+//! [`ReasoningHistory`], [`ServiceTier`]). Plain data with builders: how they are checked, layered over the
 //! provider's defaults and written on the wire is `request`'s business.
 
 use serde::{Deserialize, Serialize};
@@ -149,6 +149,19 @@ pub enum ReasoningHistory {
     Preserved,
 }
 
+/// Which serving tier a request asks for (`service_tier`). Leave it unset for Fireworks'
+/// standard tier, which takes no field.
+///
+/// In a configuration file: `"priority"`.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceTier {
+    /// Fireworks' priority tier: served ahead of standard traffic and less likely to be load
+    /// shed (a 503), at a higher price; available on select serverless models.
+    Priority,
+}
+
 /// Per-turn controls, carried through `dyn LlmProvider`. An unset field falls back to the
 /// provider's settings, then to the model's defaults; nothing unset is sent.
 ///
@@ -203,6 +216,12 @@ pub struct RequestOptions {
     /// Also stream `ApiChunk::ToolCallDelta` items as tool calls arrive (default off; on when
     /// either the request or the provider's defaults turn it on).
     pub tool_call_deltas: bool,
+    /// The serving tier to ask for (`service_tier`); unset: the server's standard tier.
+    pub service_tier: Option<ServiceTier>,
+    /// Ask Fireworks for its performance metrics on the final chunk
+    /// (`perf_metrics_in_response`), read into [`Usage::perf_metrics`]. Default off; on when
+    /// either the request or the provider's defaults turn it on.
+    pub perf_metrics: bool,
     /// Fields merged into the body last (server features this crate does not model); may
     /// override any field but `model`, `messages` and `stream`.
     pub extra_body: Map<String, Value>,
@@ -299,6 +318,18 @@ impl RequestOptions {
     /// Sets [`RequestOptions::tool_call_deltas`].
     pub fn with_tool_call_deltas(mut self, enabled: bool) -> Self {
         self.tool_call_deltas = enabled;
+        self
+    }
+
+    /// Sets [`RequestOptions::service_tier`].
+    pub fn with_service_tier(mut self, tier: ServiceTier) -> Self {
+        self.service_tier = Some(tier);
+        self
+    }
+
+    /// Sets [`RequestOptions::perf_metrics`].
+    pub fn with_perf_metrics(mut self, enabled: bool) -> Self {
+        self.perf_metrics = enabled;
         self
     }
 

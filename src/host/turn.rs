@@ -8,7 +8,9 @@ use futures::{Stream, StreamExt};
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::host::{ApiChunk, ContentBlock, FinishReason, Message, Role, ToolCall, Usage};
+use crate::host::{
+    ApiChunk, ContentBlock, FinishReason, Message, Role, ServerReport, ToolCall, Usage,
+};
 
 /// A finished turn, collected from its stream: what a host appends to the conversation.
 ///
@@ -39,6 +41,9 @@ pub struct Turn {
     pub finish: FinishReason,
     /// The server's id of the request ([`ApiChunk::RequestId`]), when its response carried one.
     pub request_id: Option<String>,
+    /// What the response's headers reported ([`ApiChunk::ServerReport`]), when they reported
+    /// anything.
+    pub server_report: Option<ServerReport>,
 }
 
 impl Turn {
@@ -101,6 +106,7 @@ pub struct TurnBuilder {
     usage: Option<Usage>,
     finish: Option<FinishReason>,
     request_id: Option<String>,
+    server_report: Option<ServerReport>,
 }
 
 impl TurnBuilder {
@@ -134,6 +140,7 @@ impl TurnBuilder {
             ApiChunk::Usage(usage) => self.usage = Some(usage.clone()),
             ApiChunk::Finish(reason) => self.finish = Some(reason.clone()),
             ApiChunk::RequestId(id) => self.request_id = Some(id.clone()),
+            ApiChunk::ServerReport(report) => self.server_report = Some(**report),
             ApiChunk::Retrying { .. }
             | ApiChunk::FallingBack { .. }
             | ApiChunk::ToolCallDelta { .. } => {}
@@ -155,6 +162,7 @@ impl TurnBuilder {
             usage: self.usage,
             finish,
             request_id: self.request_id,
+            server_report: self.server_report,
         })
     }
 }

@@ -18,7 +18,8 @@ use serde_json::{Map, Value};
 use super::reasoning::ReasoningControl;
 use crate::config::FiniteJson;
 use crate::host::{
-    ModelInfo, ReasoningHistory, RequestOptions, ResponseFormat, Thinking, ToolChoice, ToolSpec,
+    ModelInfo, ReasoningHistory, RequestOptions, ResponseFormat, ServiceTier, Thinking, ToolChoice,
+    ToolSpec,
 };
 
 impl ToolChoice {
@@ -193,6 +194,9 @@ pub(crate) struct Resolved<'a> {
     pub parallel_tool_calls: Option<bool>,
     pub response_format: Option<&'a ResponseFormat>,
     pub cache_key: Option<&'a str>,
+    pub service_tier: Option<ServiceTier>,
+    /// On when the request or the defaults turn it on.
+    pub perf_metrics: bool,
     pub conversation_tokens: Option<u64>,
     /// The request's extra fields, then the defaults' (a key in both: the request's wins).
     pub extra_body: [&'a Map<String, Value>; 2],
@@ -238,6 +242,8 @@ impl<'a> Resolved<'a> {
                 .cache_key
                 .as_deref()
                 .or(defaults.cache_key.as_deref()),
+            service_tier: request.service_tier.or(defaults.service_tier),
+            perf_metrics: request.perf_metrics || defaults.perf_metrics,
             conversation_tokens: request.conversation_tokens,
             extra_body: [&request.extra_body, &defaults.extra_body],
         }

@@ -159,6 +159,9 @@ impl Serialize for Body<'_> {
         let format = o.response_format.map(WireResponseFormat);
         put(&mut map, o, "response_format", format.as_ref())?;
         put(&mut map, o, "prompt_cache_key", self.prompt_cache_key)?;
+        put(&mut map, o, "service_tier", o.service_tier.as_ref())?;
+        let perf_metrics = o.perf_metrics.then_some(&true);
+        put(&mut map, o, "perf_metrics_in_response", perf_metrics)?;
         for (key, value) in o.extra_fields() {
             map.serialize_entry(key, value)?;
         }

@@ -16,6 +16,7 @@ use reqwest::header::{ACCEPT_ENCODING, CONTENT_LENGTH, HeaderMap, HeaderValue, L
 use reqwest::{Method, StatusCode};
 
 use super::seam::{ByteStream, HttpRequest, Transport, TransportError, TransportErrorKind};
+use super::server_report;
 use super::timeouts::{Deadline, Timeouts};
 use crate::error::classify;
 use crate::error::redact::Secrets;
@@ -243,7 +244,13 @@ pub async fn send(
         });
     }
     let body = error_body(body, deadline, timeouts).await;
-    Err(classify::for_status(status, &response.headers, &body))
+    let rate_limits = server_report::rate_limits(&response.headers);
+    Err(classify::for_status(
+        status,
+        &response.headers,
+        &body,
+        rate_limits,
+    ))
 }
 
 /// An error document's text: what arrived by `deadline`, at most [`MAX_ERROR_BODY_BYTES`] of it.

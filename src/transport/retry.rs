@@ -194,7 +194,7 @@ mod tests {
             message: "overloaded".into(),
             code: None,
             request_id: None,
-            model: None,
+            details: None,
         })
     }
 
@@ -205,7 +205,7 @@ mod tests {
                 message: message.into(),
                 code: None,
                 request_id: None,
-                model: None,
+                details: None,
             },
             retry_after: after,
         }
@@ -264,7 +264,7 @@ mod tests {
             message: "bad key".into(),
             code: None,
             request_id: None,
-            model: None,
+            details: None,
         });
         assert_eq!(policy.delay_after(1, &auth, 0.5), None);
     }

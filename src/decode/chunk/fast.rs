@@ -17,9 +17,11 @@
 
 use std::borrow::Cow;
 
+use super::super::perf_metrics;
 use super::{
     WireChoice, WireChunk, WireContent, WireDelta, WireFunction, WireToolCall, WireUsage, unescape,
 };
+use crate::host::PerfMetrics;
 
 /// How deeply a skipped value may nest before the event is left to the serde path. (serde_json
 /// skips unread values without a limit; this one just keeps the reader's recursion short.)
@@ -72,6 +74,7 @@ impl<'a> Reader<'a> {
 
     fn chunk(&mut self) -> Option<WireChunk<'a>> {
         let (mut choice, mut usage, mut seen) = (None, None, Seen::default());
+        let mut perf_metrics = None;
         self.object(|reader, key| match key {
             "choices" => seen.set(0, &mut choice, reader.first_choice()),
             "usage" => seen.set(1, &mut usage, reader.nullable(Self::usage)),
@@ -80,12 +83,14 @@ impl<'a> Reader<'a> {
                 seen.first(2)?;
                 reader.null().then_some(())
             }
+            "perf_metrics" => seen.set(3, &mut perf_metrics, reader.perf_metrics()),
             _ => reader.skip_value(MAX_SKIP_DEPTH),
         })?;
         Some(WireChunk {
             choice,
             usage,
             error: None, // only `"error": null` gets this far
+            perf_metrics,
         })
     }
 
@@ -190,6 +195,16 @@ impl<'a> Reader<'a> {
         serde_json::from_str(&self.text[start..self.at])
             .ok()
             .map(Box::new)
+    }
+
+    /// `perf_metrics` comes once per stream at most (else `null`): its extent is found here and
+    /// read as the serde path reads it, leniently: `null` or anything but an object is none,
+    /// never a reason to give up.
+    fn perf_metrics(&mut self) -> Option<Option<Box<PerfMetrics>>> {
+        self.skip_whitespace();
+        let start = self.at;
+        self.skip_value(MAX_SKIP_DEPTH)?;
+        Some(perf_metrics::read(&self.text[start..self.at]).map(Box::new))
     }
 
     // ---- JSON ----------------------------------------------------------------------------
@@ -498,6 +513,11 @@ mod tests {
             r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}},{"index":null,"function":null}]}}]}"#,
             r#"{"choices":[{"delta":{"content":"","tool_calls":null,"role":"assistant"}}]}"#,
             r#"{"choices":[{"delta":{"reasoning":"a\nb","reasoning_content":"c","content":null}}]}"#,
+            // Fireworks' perf_metrics, read leniently in whatever shape it comes.
+            r#"{"choices":[],"perf_metrics":{"prompt-tokens":9,"server-time-to-first-token":"0.091","x":[{}]}}"#,
+            r#"{"choices":[],"perf_metrics":null}"#,
+            r#"{"choices":[],"perf_metrics":[1,"a"]}"#,
+            r#"{"choices":[],"perf_metrics":{"prompt-tokens":"\u0039"}}"#,
         ] {
             assert!(reads_like_serde(text), "left to serde: {text}");
         }
@@ -513,6 +533,7 @@ mod tests {
             r#"{"choices":[{"delta":{"cont\u0065nt":"a"}}]}"#,
             r#"{"choices":[{"delta":{"content":"a","content":"b"}}]}"#,
             r#"{"choices":[{"delta":{"reasoning":"a","reasoning":"b"}}]}"#,
+            r#"{"perf_metrics":null,"perf_metrics":{}}"#,
             r#"{"choices":[{"delta":{"reasoning":5}}]}"#,
             r#"{"choices":[],"choices":[]}"#,
             // Content as an array of parts (Mistral's shape).
