@@ -1,17 +1,15 @@
 //! Fault injection on our loopback server: retries before any output, never after; timeouts;
 //! resets; garbage; cancellation on drop; concurrency and connection reuse; no leaked key.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::server::{Gate, Reply, Step, TestServer};
+use crate::support::{decode_whole, events, fixture, texts};
 use fireworks_provider::{
     ApiChunk, ChatRequest, Error, FinishReason, FireworksProvider, FireworksSettings, LlmProvider,
     Message, RetryPolicy, TimeoutKind, Timeouts,
 };
 use futures::StreamExt;
-use support::server::{Gate, Reply, Step, TestServer};
-use support::{decode_whole, events, fixture, texts};
 
 const KEY: &str = "fw_secret_key_do_not_print_81c2";
 

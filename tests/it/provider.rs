@@ -1,18 +1,16 @@
 //! The real `FireworksProvider` against our loopback server: what it sends, what it makes of
 //! recorded streams, and how each error response is typed.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::server::{Reply, TestServer};
+use crate::support::{decode_whole, fixture, texts};
 use fireworks_provider::{
     ApiChunk, ChatRequest, Error, FinishReason, FireworksProvider, FireworksSettings, LlmProvider,
     Message, RetryPolicy,
 };
 use futures::StreamExt;
 use serde_json::{Value, json};
-use support::server::{Reply, TestServer};
-use support::{decode_whole, fixture, texts};
 
 const KEY: &str = "fw_test_key_3f9a";
 

@@ -1,6 +1,5 @@
 //! What the integration tests share: the loopback server, the recorded fixtures, and reading a
 //! finished stream.
-#![allow(dead_code)] // each test file uses a part
 
 pub mod gzip;
 pub mod server;

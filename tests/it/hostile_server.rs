@@ -3,17 +3,16 @@
 //! origin, no password is shown, error text stays small) and nothing is lost (a failure before
 //! any output is retried, a server's long wait is handed to the host).
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support;
+use crate::support::server::{Reply, Step, TestServer};
+use crate::support::{events, fixture, texts};
 use fireworks_provider::{
     ApiChunk, ChatRequest, Error, FinishReason, FireworksProvider, FireworksSettings, LlmProvider,
     Message, RetryPolicy, TimeoutKind, Timeouts,
 };
 use futures::StreamExt;
-use support::server::{Reply, Step, TestServer};
-use support::{events, fixture, texts};
 
 const KEY: &str = "fw_hostile_key_5d1e";
 const MODEL: &str = "accounts/fireworks/models/llama-v3p3-70b-instruct";

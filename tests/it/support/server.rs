@@ -2,7 +2,6 @@
 //! replies (recorded Fireworks SSE streams, error bodies) step by step, records
 //! every request, and injects faults (delays, gates, stalls, resets) so tests,
 //! examples and benchmarks can drive the real reqwest-based client end to end.
-#![allow(dead_code)]
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -90,6 +89,7 @@ impl TestServer {
 
     /// Requests received so far, in arrival order, forgotten by the server (so that a long run
     /// of large requests does not accumulate their bodies).
+    #[allow(dead_code, reason = "the scale bench reads it; no test needs it")]
     pub fn take_requests(&self) -> Vec<RecordedRequest> {
         std::mem::take(&mut *self.shared.requests.lock().unwrap())
     }
@@ -101,6 +101,7 @@ impl TestServer {
 
     /// Accepted TCP connections the server has since closed: the client hung up, or a reply
     /// ended the connection.
+    #[allow(dead_code, reason = "the scale bench reads it; no test needs it")]
     pub fn connections_closed(&self) -> usize {
         self.shared.closed.load(Ordering::SeqCst)
     }
@@ -243,12 +244,6 @@ impl Reply {
             headers: vec![("content-type".into(), "application/json".into())],
             steps: vec![Step::Send(body.into_bytes())],
         }
-    }
-
-    /// Like [`Reply::json`], framed by a `content-length` instead of chunks.
-    pub fn json_with_length(status: u16, body: impl Into<String>) -> Reply {
-        let body = body.into();
-        Reply::json(status, body.clone()).with_header("content-length", &body.len().to_string())
     }
 
     /// `status` with this content type, the body sent one byte at a time with `pause` before

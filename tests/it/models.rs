@@ -1,16 +1,15 @@
 //! Model info, the `/models` listing and embeddings, against our loopback server.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support;
+use crate::support::server::{Reply, Step, TestServer};
 use fireworks_provider::{
     ChatRequest, Error, FireworksProvider, FireworksSettings, LlmProvider, MAX_RESPONSE_BYTES,
     Message, ModelInfo, RetryPolicy, TimeoutKind, Timeouts,
 };
 use futures::StreamExt;
 use serde_json::json;
-use support::server::{Reply, Step, TestServer};
 
 /// A call that has not ended after this long is hung; every configured timeout here is a
 /// fraction of it.

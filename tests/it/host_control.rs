@@ -3,10 +3,10 @@
 //! headers, a host's own HTTP client, another model on the same pool, and settings read from a
 //! host's configuration file.
 
-mod support;
-
 use std::sync::Arc;
 
+use crate::support::fixture;
+use crate::support::server::{Reply, TestServer};
 use fireworks_provider::{
     ApiChunk, ContentBlock, Error, FinishReason, FireworksProvider, FireworksSettings, LlmProvider,
     Message, ReasoningEffort, RequestOptions, ResponseFormat, RetryPolicy, ToolChoice, ToolSpec,
@@ -14,8 +14,6 @@ use fireworks_provider::{
 };
 use futures::StreamExt;
 use serde_json::{Value, json};
-use support::fixture;
-use support::server::{Reply, TestServer};
 
 fn settings(server: &TestServer) -> FireworksSettings {
     settings_for(server, "accounts/fireworks/models/glm-5p1")
