@@ -227,23 +227,6 @@ async fn malformed_tool_arguments_go_back_byte_for_byte() {
 }
 
 #[tokio::test]
-async fn a_refused_turn_names_its_rule_and_sends_nothing() {
-    let server = TestServer::start(vec![Reply::sse(fixture("plain_answer"))]).await;
-    let provider = provider(settings(&server));
-    let request = fireworks_provider::ChatRequest::new("", ask("Hi"))
-        .with_tools(vec![read_file()])
-        .with_options(RequestOptions::new().with_tool_choice(ToolChoice::Tool("rm_rf".into())));
-    match Turn::collect(provider.create_message(request)).await {
-        Err(Error::InvalidConversation {
-            message_index: None,
-            rule,
-        }) => assert!(rule.contains("\"rm_rf\""), "{rule}"),
-        other => panic!("{other:?}"),
-    }
-    assert!(server.requests().is_empty());
-}
-
-#[tokio::test]
 async fn a_host_header_goes_with_every_request_and_is_never_shown() {
     let server = TestServer::start(vec![
         Reply::sse(fixture("plain_answer")),

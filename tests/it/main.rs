@@ -6,6 +6,7 @@
 mod cache;
 mod catalog_refresh;
 mod config_hardening;
+mod conversations;
 mod fallback;
 mod faults;
 mod host_control;

@@ -319,26 +319,3 @@ async fn nothing_is_sent_before_the_first_poll() {
     assert_eq!(server.requests().len(), 0);
     drop(stream);
 }
-
-#[tokio::test]
-async fn an_invalid_conversation_fails_before_anything_is_sent() {
-    let server = TestServer::start(vec![Reply::sse(fixture("plain_answer"))]).await;
-    let provider = provider_for(&server, "accounts/fireworks/models/llama-v3p3-70b-instruct");
-    let request = ChatRequest::new(
-        "",
-        vec![Message {
-            role: fireworks_provider::Role::User,
-            content: vec![],
-        }],
-    );
-    let items = collect(&provider, request).await;
-    assert!(
-        matches!(
-            &items[..],
-            [Err(Error::InvalidConversation { message_index: Some(0), rule })]
-                if rule == "the message is empty"
-        ),
-        "{items:?}"
-    );
-    assert_eq!(server.requests().len(), 0);
-}
