@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::support;
 use crate::support::server::{Gate, Reply, Step, TestServer};
 use crate::support::{decode_whole, events, fixture, texts};
 use fireworks_provider::{
@@ -34,8 +35,7 @@ fn settings(server: &TestServer) -> FireworksSettings {
 fn scripted(
     replies: impl IntoIterator<Item = ScriptedReply>,
 ) -> (FireworksSettings, ScriptedTransport) {
-    let transport = ScriptedTransport::new();
-    replies.into_iter().for_each(|reply| transport.push(reply));
+    let transport = support::transport(replies);
     let settings = FireworksSettings::new(KEY, MODEL_ID)
         .with_transport(transport.clone())
         .with_retry_policy(fast_retries());
