@@ -333,12 +333,16 @@ async fn bad_settings_are_config_errors_naming_the_setting() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn nothing_is_sent_before_the_first_poll() {
-    let server = TestServer::start(vec![Reply::sse(fixture("plain_answer"))]).await;
-    let provider = provider_for(&server, "accounts/fireworks/models/llama-v3p3-70b-instruct");
+    let transport =
+        ScriptedTransport::new().with_reply(ScriptedReply::sse(fixture("plain_answer")));
+    let provider = scripted_provider(
+        &transport,
+        "accounts/fireworks/models/llama-v3p3-70b-instruct",
+    );
     let stream = provider.create_message(hello());
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(server.requests().len(), 0);
+    assert_eq!(transport.requests().len(), 0);
     drop(stream);
 }
