@@ -19,7 +19,8 @@
 //! so a case runs for about half a second (the two end-to-end cases: one second, in turns);
 //! the targets are printed with PASS/FAIL.
 
-#[path = "../tests/support/server.rs"]
+#[allow(dead_code)] // the tests' loopback server: a bench uses a part of it
+#[path = "../tests/it/support/server.rs"]
 mod server;
 
 use std::borrow::Cow;

@@ -25,7 +25,8 @@
 //! PASS/FAIL at the end. A counting global allocator measures heap use; the CPU time of many
 //! streams is the whole process's (`getrusage`), server included.
 
-#[path = "../tests/support/server.rs"]
+#[allow(dead_code)] // the tests' loopback server: a bench uses a part of it
+#[path = "../tests/it/support/server.rs"]
 mod server;
 
 #[path = "scale/build.rs"]

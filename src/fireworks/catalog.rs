@@ -3,8 +3,8 @@
 //! at run time, with the crate's own overlay (`overlay`) where models.dev says nothing.
 //!
 //! The bundled data, `catalog/fireworks-ai.json`, is generated from models.dev's files by
-//! `tests/catalog_refresh.rs` (`REFRESH_CATALOG=1 cargo test --test catalog_refresh`) and read
-//! at first use by the same reader ([`Catalog::from_models_dev_json`]) a host uses for newer
+//! `tests/it/catalog_refresh.rs` (`REFRESH_CATALOG=1 cargo test --test it catalog_refresh`) and
+//! read at first use by the same reader ([`Catalog::from_models_dev_json`]) a host uses for newer
 //! data. Model lists go stale within weeks, so an id the catalog does not list still works: it
 //! gets the settings' limits (or [`ModelInfo::unknown`]'s defaults) and no prices, never
 //! another model's numbers.

@@ -5,10 +5,10 @@
 //! everything else) and writes them in the shape of models.dev's `api.json` `fireworks-ai`
 //! entry.
 //!
-//! - `cargo test --test catalog_refresh` checks that the committed file is exactly what the
+//! - `cargo test --test it catalog_refresh` checks that the committed file is exactly what the
 //!   files give, and fails on any difference;
-//! - `REFRESH_CATALOG=1 cargo test --test catalog_refresh` rewrites the file, for review as a
-//!   diff.
+//! - `REFRESH_CATALOG=1 cargo test --test it catalog_refresh` rewrites the file, for review as
+//!   a diff.
 //!
 //! The files are read from `MODELS_DEV_DIR` when set, else from `../shared/models.dev` beside
 //! the crate. Where neither exists the check cannot run and says so (unless `REFRESH_CATALOG`

@@ -4,11 +4,10 @@
 //! reaches a recorded file; a body in many pieces, a broken connection and a write failure are
 //! recorded as they happened.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::support::server::{Reply, TestServer};
 use fireworks_provider::{
     ApiChunk, ChatRequest, Error, FireworksProvider, FireworksSettings, LlmProvider, Message,
     RecordingTransport, ReplayTransport, ReqwestTransport, RetryPolicy, ScriptedReply,
@@ -16,7 +15,6 @@ use fireworks_provider::{
 };
 use futures::StreamExt;
 use serde_json::{Value, json};
-use support::server::{Reply, TestServer};
 
 const KEY: &str = "fw_RECORDING_TEST_KEY_4f9a2c";
 const HOST_HEADER_VALUE: &str = "tenant-token-73b1e";

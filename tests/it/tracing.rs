@@ -2,18 +2,17 @@
 //! OpenTelemetry GenAI conventions, with its outcome; retries as events, raw bytes only at trace
 //! level, and never the key.
 
-mod support;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support;
+use crate::support::server::{Reply, TestServer};
 use fireworks_provider::{
     ChatRequest, FireworksProvider, FireworksSettings, LlmProvider, Message, RequestOptions,
     RetryPolicy,
 };
 use futures::StreamExt;
-use support::server::{Reply, TestServer};
 
 const KEY: &str = "fw_tracing_secret_55aa";
 

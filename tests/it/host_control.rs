@@ -3,10 +3,10 @@
 //! headers, a host's own HTTP client, another model on the same pool, and settings read from a
 //! host's configuration file.
 
-mod support;
-
 use std::sync::Arc;
 
+use crate::support::fixture;
+use crate::support::server::{Reply, TestServer};
 use fireworks_provider::{
     ApiChunk, ContentBlock, Error, FinishReason, FireworksProvider, FireworksSettings, LlmProvider,
     Message, ReasoningEffort, RequestOptions, ResponseFormat, RetryPolicy, ToolChoice, ToolSpec,
@@ -14,8 +14,6 @@ use fireworks_provider::{
 };
 use futures::StreamExt;
 use serde_json::{Value, json};
-use support::fixture;
-use support::server::{Reply, TestServer};
 
 fn settings(server: &TestServer) -> FireworksSettings {
     settings_for(server, "accounts/fireworks/models/glm-5p1")
@@ -226,23 +224,6 @@ async fn malformed_tool_arguments_go_back_byte_for_byte() {
         body["messages"][1]["tool_calls"][0]["function"]["arguments"],
         raw
     );
-}
-
-#[tokio::test]
-async fn a_refused_turn_names_its_rule_and_sends_nothing() {
-    let server = TestServer::start(vec![Reply::sse(fixture("plain_answer"))]).await;
-    let provider = provider(settings(&server));
-    let request = fireworks_provider::ChatRequest::new("", ask("Hi"))
-        .with_tools(vec![read_file()])
-        .with_options(RequestOptions::new().with_tool_choice(ToolChoice::Tool("rm_rf".into())));
-    match Turn::collect(provider.create_message(request)).await {
-        Err(Error::InvalidConversation {
-            message_index: None,
-            rule,
-        }) => assert!(rule.contains("\"rm_rf\""), "{rule}"),
-        other => panic!("{other:?}"),
-    }
-    assert!(server.requests().is_empty());
 }
 
 #[tokio::test]

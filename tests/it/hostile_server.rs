@@ -1,19 +1,20 @@
 //! A hostile or merely different server on our loopback port: nothing hangs (every read of the
 //! network ends by a deadline and a size limit), nothing leaks (no conversation leaves its
 //! origin, no password is shown, error text stays small) and nothing is lost (a failure before
-//! any output is retried, a server's long wait is handed to the host).
-
-mod support;
+//! any output is retried, a server's long wait is handed to the host). The crate's own
+//! deadlines and limits run on the scripted transport under tokio's paused clock; redirects and
+//! what goes on the wire run against the loopback server.
 
 use std::time::Duration;
 
+use crate::support;
+use crate::support::server::{Reply, TestServer};
+use crate::support::{events, fixture, texts};
 use fireworks_provider::{
     ApiChunk, ChatRequest, Error, FinishReason, FireworksProvider, FireworksSettings, LlmProvider,
-    Message, RetryPolicy, TimeoutKind, Timeouts,
+    Message, RetryPolicy, ScriptedReply, ScriptedTransport, TimeoutKind, Timeouts,
 };
 use futures::StreamExt;
-use support::server::{Reply, Step, TestServer};
-use support::{events, fixture, texts};
 
 const KEY: &str = "fw_hostile_key_5d1e";
 const MODEL: &str = "accounts/fireworks/models/llama-v3p3-70b-instruct";
@@ -27,6 +28,25 @@ fn settings(server: &TestServer) -> FireworksSettings {
         .with_base_url(server.base_url())
         .with_retry_policy(RetryPolicy::none())
 }
+
+/// Settings that send through a transport playing `replies`, and that transport.
+fn scripted(
+    replies: impl IntoIterator<Item = ScriptedReply>,
+) -> (FireworksSettings, ScriptedTransport) {
+    let transport = support::transport(replies);
+    let settings = FireworksSettings::new(KEY, MODEL)
+        .with_transport(transport.clone())
+        .with_retry_policy(RetryPolicy::none());
+    (settings, transport)
+}
+
+/// An event-stream head with no body yet.
+fn sse_head() -> ScriptedReply {
+    ScriptedReply::status(200).with_header("content-type", "text/event-stream")
+}
+
+/// Rounds of a repeated piece that outlast [`HANG`]: a server that keeps sending forever.
+const FOREVER: usize = 1000;
 
 fn short_timeouts() -> Timeouts {
     Timeouts::default()
@@ -61,18 +81,13 @@ fn first_events() -> Vec<u8> {
 
 // Hangs and unbounded reads.
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_trickling_error_body_ends_at_the_first_event_deadline() {
     let body = format!(r#"{{"error":{{"message":"{}"}}}}"#, "slow ".repeat(400));
     let pause = Duration::from_millis(20); // the whole body would take 40 s
-    let server = TestServer::start(vec![Reply::trickle(
-        500,
-        "application/json",
-        body.as_bytes(),
-        pause,
-    )])
-    .await;
-    let items = run(settings(&server).with_timeouts(short_timeouts())).await;
+    let reply = ScriptedReply::status(500).with_header("content-type", "application/json");
+    let (settings, _transport) = scripted([support::trickle(reply, body.as_bytes(), pause)]);
+    let items = run(settings.with_timeouts(short_timeouts())).await;
     match &items[..] {
         [Err(Error::Server(api))] => {
             assert_eq!(api.status, Some(500));
@@ -85,34 +100,25 @@ async fn a_trickling_error_body_ends_at_the_first_event_deadline() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_trickling_json_answer_in_place_of_the_stream_ends_at_the_first_event_deadline() {
     let body = format!(r#"{{"error":{{"message":"{}"}}}}"#, "slow ".repeat(400));
-    let server = TestServer::start(vec![Reply::trickle(
-        200,
-        "application/json",
-        body.as_bytes(),
-        Duration::from_millis(20),
-    )])
-    .await;
-    let items = run(settings(&server).with_timeouts(short_timeouts())).await;
+    let reply = ScriptedReply::status(200).with_header("content-type", "application/json");
+    let pause = Duration::from_millis(20);
+    let (settings, _transport) = scripted([support::trickle(reply, body.as_bytes(), pause)]);
+    let items = run(settings.with_timeouts(short_timeouts())).await;
     assert!(
         matches!(&items[..], [Err(Error::Server(api))] if api.message.contains("expected an event stream")),
         "{items:?}"
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn keep_alive_comments_forever_after_the_first_delta_hit_the_idle_timeout() {
-    let server = TestServer::start(vec![Reply {
-        steps: vec![
-            Step::Send(first_events()),
-            Step::SendEvery(Duration::from_millis(50), b": ping\n\n".to_vec()),
-        ],
-        ..Reply::sse("")
-    }])
-    .await;
-    let items = run(settings(&server).with_timeouts(short_timeouts())).await;
+    let reply = sse_head().with_body(first_events());
+    let pings = support::every(reply, Duration::from_millis(50), b": ping\n\n", FOREVER);
+    let (settings, _transport) = scripted([pings]);
+    let items = run(settings.with_timeouts(short_timeouts())).await;
     assert!(!texts(&items).1.is_empty(), "the first deltas arrived");
     assert!(
         matches!(
@@ -126,18 +132,14 @@ async fn keep_alive_comments_forever_after_the_first_delta_hit_the_idle_timeout(
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_event_trickling_one_byte_at_a_time_hits_the_idle_timeout() {
-    let server = TestServer::start(vec![Reply {
-        steps: vec![
-            Step::Send(first_events()),
-            Step::Send(b"data: {\"choices\"".to_vec()),
-            Step::SendEvery(Duration::from_millis(50), b" ".to_vec()),
-        ],
-        ..Reply::sse("")
-    }])
-    .await;
-    let items = run(settings(&server).with_timeouts(short_timeouts())).await;
+    let reply = sse_head()
+        .with_body(first_events())
+        .with_body(&b"data: {\"choices\""[..]);
+    let trickle = support::every(reply, Duration::from_millis(50), b" ", FOREVER);
+    let (settings, _transport) = scripted([trickle]);
+    let items = run(settings.with_timeouts(short_timeouts())).await;
     assert!(
         matches!(
             last_error(&items),
@@ -150,17 +152,16 @@ async fn an_event_trickling_one_byte_at_a_time_hits_the_idle_timeout() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn comments_before_the_first_event_do_not_hold_off_the_first_event_deadline() {
-    let server = TestServer::start(vec![Reply {
-        steps: vec![Step::SendEvery(
-            Duration::from_millis(50),
-            b": OPENROUTER PROCESSING\n\n".to_vec(),
-        )],
-        ..Reply::sse("")
-    }])
-    .await;
-    let items = run(settings(&server).with_timeouts(short_timeouts())).await;
+    let comments = support::every(
+        sse_head(),
+        Duration::from_millis(50),
+        b": OPENROUTER PROCESSING\n\n",
+        FOREVER,
+    );
+    let (settings, _transport) = scripted([comments]);
+    let items = run(settings.with_timeouts(short_timeouts())).await;
     assert!(
         matches!(
             &items[..],
@@ -173,15 +174,11 @@ async fn comments_before_the_first_event_do_not_hold_off_the_first_event_deadlin
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn done_then_an_open_connection_ends_the_stream_at_once() {
-    let server = TestServer::start(vec![Reply {
-        // `[DONE]`, then the connection stays open and the body never ends.
-        steps: vec![Step::Send(fixture("plain_answer")), Step::Stall],
-        ..Reply::sse("")
-    }])
-    .await;
-    let provider = FireworksProvider::new(settings(&server)).unwrap();
+    // `[DONE]`, then the connection stays open and the body never ends.
+    let (settings, transport) = scripted([ScriptedReply::sse(fixture("plain_answer")).stall()]);
+    let provider = FireworksProvider::new(settings).unwrap();
     let mut stream = provider.create_message(hello());
     loop {
         match stream.next().await {
@@ -193,9 +190,8 @@ async fn done_then_an_open_connection_ends_the_stream_at_once() {
             other => panic!("{other:?}"),
         }
     }
-    // From here on the clock only moves when nothing else can: any wait for the server (which
-    // sends nothing more) would show as time passing.
-    tokio::time::pause();
+    // The clock only moves when nothing else can: any wait for the server (which sends nothing
+    // more) would show as time passing.
     let finished = tokio::time::Instant::now();
     assert!(stream.next().await.is_none(), "nothing after Finish");
     assert_eq!(
@@ -203,46 +199,49 @@ async fn done_then_an_open_connection_ends_the_stream_at_once() {
         Duration::ZERO,
         "the stream waited for the server after Finish"
     );
+    drop(stream);
+    // The body never ends: its release in the background gives up within seconds.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(transport.open_bodies(), 0, "the unended body was let go");
 }
 
 // Error text.
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_huge_error_event_gives_a_small_error() {
     let message = "e".repeat(2 << 20);
     let event = format!("data: {{\"error\":{{\"message\":\"{message}\"}}}}\n\n");
-    let server = TestServer::start(vec![Reply::sse(event)]).await;
-    let items = run(settings(&server)).await;
+    let (settings, _transport) = scripted([ScriptedReply::sse(event)]);
+    let items = run(settings).await;
     let error = last_error(&items);
     let shown = error.to_string();
     assert!(shown.len() < 8 * 1024, "{} bytes", shown.len());
     assert!(shown.contains(&message.len().to_string()), "{shown:.200}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_huge_bad_value_gives_a_small_decode_error() {
     let value = "v".repeat(2 << 20);
     let event = format!("data: {{\"choices\":[{{\"index\":\"{value}\"}}]}}\n\n");
-    let server = TestServer::start(vec![Reply::sse(event)]).await;
-    let items = run(settings(&server)).await;
+    let (settings, _transport) = scripted([ScriptedReply::sse(event)]);
+    let items = run(settings).await;
     let error = last_error(&items);
     assert!(matches!(error, Error::Decode { .. }), "{error:.300}");
     assert!(error.to_string().len() < 8 * 1024);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn retry_notices_quote_a_small_reason() {
     let body = format!(r#"{{"error":{{"message":"{}"}}}}"#, "busy ".repeat(12_000));
-    let server = TestServer::start(vec![
-        Reply::json(503, body),
-        Reply::sse(fixture("plain_answer")),
-    ])
-    .await;
+    let (settings, _transport) = scripted([
+        ScriptedReply::json(503, body),
+        ScriptedReply::sse(fixture("plain_answer")),
+    ]);
     let retries = RetryPolicy::default()
         .with_max_attempts(2)
         .with_base_delay(Duration::from_millis(10))
         .with_max_delay(Duration::from_millis(10));
-    let items = run(settings(&server).with_retry_policy(retries)).await;
+    let items = run(settings.with_retry_policy(retries)).await;
     match &items[0] {
         Ok(ApiChunk::Retrying { reason, .. }) => assert!(reason.len() < 8 * 1024, "{reason:.200}"),
         other => panic!("{other:?}"),
@@ -271,21 +270,17 @@ async fn redirects_are_not_followed() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_first_event_timeout_after_the_headers_is_retried() {
-    let server = TestServer::start(vec![
-        Reply {
-            steps: vec![Step::Stall],
-            ..Reply::sse("")
-        },
-        Reply::sse(fixture("plain_answer")),
-    ])
-    .await;
+    let (settings, transport) = scripted([
+        sse_head().stall(),
+        ScriptedReply::sse(fixture("plain_answer")),
+    ]);
     let retries = RetryPolicy::default()
         .with_max_attempts(2)
         .with_base_delay(Duration::from_millis(10))
         .with_max_delay(Duration::from_millis(10));
-    let items = run(settings(&server)
+    let items = run(settings
         .with_timeouts(short_timeouts())
         .with_retry_policy(retries))
     .await;
@@ -296,24 +291,24 @@ async fn a_first_event_timeout_after_the_headers_is_retried() {
         other => panic!("{other:?}"),
     }
     assert!(matches!(items.last(), Some(Ok(ApiChunk::Finish(_)))));
-    assert_eq!(server.requests().len(), 2);
+    assert_eq!(transport.requests().len(), 2);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_server_wait_longer_than_the_retry_cap_goes_to_the_host() {
-    let server = TestServer::start(vec![
-        Reply::json(429, r#"{"error":"Too Many Requests"}"#).with_header("retry-after", "120"),
-        Reply::sse(fixture("plain_answer")),
-    ])
-    .await;
-    let items = run(settings(&server).with_retry_policy(RetryPolicy::default())).await;
+    let (settings, transport) = scripted([
+        ScriptedReply::json(429, r#"{"error":"Too Many Requests"}"#)
+            .with_header("retry-after", "120"),
+        ScriptedReply::sse(fixture("plain_answer")),
+    ]);
+    let items = run(settings.with_retry_policy(RetryPolicy::default())).await;
     match &items[..] {
         [Err(error @ Error::RateLimited { .. })] => {
             assert_eq!(error.retry_after(), Some(Duration::from_secs(120)));
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(server.requests().len(), 1, "no early retry");
+    assert_eq!(transport.requests().len(), 1, "no early retry");
 }
 
 #[tokio::test]

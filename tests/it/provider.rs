@@ -1,18 +1,17 @@
-//! The real `FireworksProvider` against our loopback server: what it sends, what it makes of
-//! recorded streams, and how each error response is typed.
-
-mod support;
+//! The real `FireworksProvider`: what it sends on the wire (against our loopback server), and
+//! what it makes of recorded streams and how each error response is typed (through the
+//! scripted transport).
 
 use std::time::Duration;
 
+use crate::support::server::{Reply, TestServer};
+use crate::support::{decode_whole, fixture, texts};
 use fireworks_provider::{
     ApiChunk, ChatRequest, Error, FinishReason, FireworksProvider, FireworksSettings, LlmProvider,
-    Message, RetryPolicy,
+    Message, RetryPolicy, ScriptedReply, ScriptedTransport,
 };
 use futures::StreamExt;
 use serde_json::{Value, json};
-use support::server::{Reply, TestServer};
-use support::{decode_whole, fixture, texts};
 
 const KEY: &str = "fw_test_key_3f9a";
 
@@ -20,6 +19,16 @@ fn provider_for(server: &TestServer, model: &str) -> FireworksProvider {
     FireworksProvider::new(
         FireworksSettings::new(KEY, model)
             .with_base_url(server.base_url())
+            .with_retry_policy(RetryPolicy::none()),
+    )
+    .unwrap()
+}
+
+/// A provider of `model` that sends through `transport`.
+fn scripted_provider(transport: &ScriptedTransport, model: &str) -> FireworksProvider {
+    FireworksProvider::new(
+        FireworksSettings::new(KEY, model)
+            .with_transport(transport.clone())
             .with_retry_policy(RetryPolicy::none()),
     )
     .unwrap()
@@ -116,8 +125,8 @@ async fn model_ids_are_sent_as_given_and_settings_limits_win() {
     assert_eq!(body["max_tokens"], 1000);
 }
 
-#[tokio::test]
-async fn recorded_streams_come_through_http_in_small_pieces() {
+#[tokio::test(start_paused = true)]
+async fn recorded_streams_come_through_in_small_pieces() {
     for (name, model, reasons) in [
         (
             "reasoning_chat_demo",
@@ -141,8 +150,12 @@ async fn recorded_streams_come_through_http_in_small_pieces() {
         ),
     ] {
         let body = fixture(name);
-        let server = TestServer::start(vec![Reply::sse_in_pieces(body.clone(), 7)]).await;
-        let provider = provider_for(&server, model);
+        let transport = ScriptedTransport::new().with_reply(
+            ScriptedReply::status(200)
+                .with_header("content-type", "text/event-stream")
+                .with_body_in_pieces(body.clone(), 7),
+        );
+        let provider = scripted_provider(&transport, model);
         let items = collect(&provider, hello()).await;
         let expected = decode_whole(provider.model(), &body);
         assert_eq!(texts(&items), texts(&expected), "{name}");
@@ -159,10 +172,14 @@ async fn recorded_streams_come_through_http_in_small_pieces() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_truncated_stream_delivers_everything_then_an_error() {
-    let server = TestServer::start(vec![Reply::sse(fixture("truncated_stream"))]).await;
-    let provider = provider_for(&server, "accounts/fireworks/models/llama-v3p3-70b-instruct");
+    let transport =
+        ScriptedTransport::new().with_reply(ScriptedReply::sse(fixture("truncated_stream")));
+    let provider = scripted_provider(
+        &transport,
+        "accounts/fireworks/models/llama-v3p3-70b-instruct",
+    );
     let items = collect(&provider, hello()).await;
     let (_, text) = texts(&items);
     assert!(!text.is_empty());
@@ -173,10 +190,11 @@ async fn a_truncated_stream_delivers_everything_then_an_error() {
     assert!(!items.iter().any(|i| matches!(i, Ok(ApiChunk::Finish(_)))));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_error_event_inside_a_200_stream_is_an_error_item() {
-    let server = TestServer::start(vec![Reply::sse(fixture("error_event_midstream"))]).await;
-    let provider = provider_for(&server, "accounts/fireworks/models/deepseek-v4-pro");
+    let transport =
+        ScriptedTransport::new().with_reply(ScriptedReply::sse(fixture("error_event_midstream")));
+    let provider = scripted_provider(&transport, "accounts/fireworks/models/deepseek-v4-pro");
     let items = collect(&provider, hello()).await;
     match items.last() {
         Some(Err(Error::Server(api))) => {
@@ -187,7 +205,7 @@ async fn an_error_event_inside_a_200_stream_is_an_error_item() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn every_error_body_becomes_its_typed_error() {
     let cases: Vec<Value> = serde_json::from_slice(
         &std::fs::read(format!(
@@ -201,16 +219,19 @@ async fn every_error_body_becomes_its_typed_error() {
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let status = case["status"].as_u64().unwrap() as u16;
-        let mut reply = Reply::json(status, case["body"].as_str().unwrap());
+        let mut reply =
+            ScriptedReply::status(status).with_body(case["body"].as_str().unwrap().to_owned());
         for (header, value) in case["headers"].as_object().unwrap() {
             reply = reply.with_header(header, value.as_str().unwrap());
         }
-        let server = TestServer::start(vec![reply]).await;
-        let provider = provider_for(&server, "accounts/fireworks/models/kimi-k2p6");
+        let transport = ScriptedTransport::new()
+            .with_reply(reply)
+            .with_reply(ScriptedReply::sse(fixture("plain_answer")));
+        let provider = scripted_provider(&transport, "accounts/fireworks/models/kimi-k2p6");
         let items = collect(&provider, hello()).await;
         assert_eq!(items.len(), 1, "{name}: the error alone");
         assert_eq!(
-            server.requests().len(),
+            transport.requests().len(),
             1,
             "{name}: no retry with retries off"
         );
@@ -275,11 +296,11 @@ async fn every_error_body_becomes_its_typed_error() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn context_window_errors_carry_the_token_numbers() {
     let body = r#"{"error":{"object":"error","type":"invalid_request_error","code":"invalid_request_error","message":"The prompt is too long: 40177, model maximum context length: 32767"}}"#;
-    let server = TestServer::start(vec![Reply::json(400, body)]).await;
-    let provider = provider_for(&server, "accounts/fireworks/models/kimi-k2p6");
+    let transport = ScriptedTransport::new().with_reply(ScriptedReply::json(400, body));
+    let provider = scripted_provider(&transport, "accounts/fireworks/models/kimi-k2p6");
     let items = collect(&provider, hello()).await;
     match &items[0] {
         Err(Error::ContextWindowExceeded {
@@ -314,35 +335,16 @@ async fn bad_settings_are_config_errors_naming_the_setting() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn nothing_is_sent_before_the_first_poll() {
-    let server = TestServer::start(vec![Reply::sse(fixture("plain_answer"))]).await;
-    let provider = provider_for(&server, "accounts/fireworks/models/llama-v3p3-70b-instruct");
+    let transport =
+        ScriptedTransport::new().with_reply(ScriptedReply::sse(fixture("plain_answer")));
+    let provider = scripted_provider(
+        &transport,
+        "accounts/fireworks/models/llama-v3p3-70b-instruct",
+    );
     let stream = provider.create_message(hello());
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(server.requests().len(), 0);
+    assert_eq!(transport.requests().len(), 0);
     drop(stream);
-}
-
-#[tokio::test]
-async fn an_invalid_conversation_fails_before_anything_is_sent() {
-    let server = TestServer::start(vec![Reply::sse(fixture("plain_answer"))]).await;
-    let provider = provider_for(&server, "accounts/fireworks/models/llama-v3p3-70b-instruct");
-    let request = ChatRequest::new(
-        "",
-        vec![Message {
-            role: fireworks_provider::Role::User,
-            content: vec![],
-        }],
-    );
-    let items = collect(&provider, request).await;
-    assert!(
-        matches!(
-            &items[..],
-            [Err(Error::InvalidConversation { message_index: Some(0), rule })]
-                if rule == "the message is empty"
-        ),
-        "{items:?}"
-    );
-    assert_eq!(server.requests().len(), 0);
 }

@@ -2,17 +2,15 @@
 //! error events whose JSON `serde_json::Value` refuses, and deadlines against bodies that a
 //! decompressing client inflates far faster than any network delivers.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::gzip;
+use crate::support::server::{Reply, Step, TestServer};
 use fireworks_provider::{
     ApiChunk, ChatRequest, DEFAULT_MAX_TOOL_ARGUMENT_BYTES, Error, FireworksProvider,
     FireworksSettings, LlmProvider, Message, RequestOptions, RetryPolicy, TimeoutKind, Timeouts,
 };
 use futures::StreamExt;
-use support::gzip;
-use support::server::{Reply, Step, TestServer};
 
 const KEY: &str = "fw_limits_key";
 const MODEL: &str = "accounts/fireworks/models/llama-v3p3-70b-instruct";

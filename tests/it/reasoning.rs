@@ -4,8 +4,8 @@
 //! takes it, a catalog loaded at run time, dedicated deployments, and a turn whose answer came
 //! only as reasoning.
 
-mod support;
-
+use crate::support::fixture;
+use crate::support::server::{Reply, TestServer};
 use fireworks_provider::{
     ApiChunk, Catalog, ChatRequest, ContentBlock, Error, FireworksProvider, FireworksSettings,
     LlmProvider, Message, ModelStatus, ReasoningEffort, ReasoningHistory, RequestOptions,
@@ -13,8 +13,6 @@ use fireworks_provider::{
 };
 use futures::StreamExt;
 use serde_json::{Value, json};
-use support::fixture;
-use support::server::{Reply, TestServer};
 
 const KEY: &str = "fw_reasoning_key";
 

@@ -2,16 +2,15 @@
 //! `LlmProvider`, switching before any output on the errors another target can help with, and
 //! never after output, on a refused request, or after the host dropped the stream.
 
-mod support;
-
 use std::sync::Arc;
 
+use crate::support;
+use crate::support::server::{Reply, Step, TestServer};
 use fireworks_provider::{
     ApiChunk, ChatRequest, Error, FallbackProvider, FinishReason, FireworksProvider,
     FireworksSettings, LlmProvider, Message, RetryPolicy,
 };
 use futures::StreamExt;
-use support::server::{Reply, Step, TestServer};
 
 const KEY: &str = "fw_fallback_secret_77";
 

@@ -1,11 +1,43 @@
-//! What the integration tests share: the loopback server, the recorded fixtures, and reading a
-//! finished stream.
-#![allow(dead_code)] // each test file uses a part
+//! What the integration tests share: the loopback server, the scripted transport's setup, the
+//! recorded fixtures, and reading a finished stream.
 
 pub mod gzip;
 pub mod server;
 
-use fireworks_provider::{ApiChunk, Error, ModelInfo, StreamDecoder};
+use std::time::Duration;
+
+use fireworks_provider::{
+    ApiChunk, Error, ModelInfo, ScriptedReply, ScriptedTransport, StreamDecoder,
+};
+
+/// A transport that plays `replies` in order.
+pub fn transport(replies: impl IntoIterator<Item = ScriptedReply>) -> ScriptedTransport {
+    let transport = ScriptedTransport::new();
+    replies.into_iter().for_each(|reply| transport.push(reply));
+    transport
+}
+
+/// `reply` with `body` sent one byte at a time, `pause` before each byte: a server that
+/// trickles its answer.
+pub fn trickle(mut reply: ScriptedReply, body: &[u8], pause: Duration) -> ScriptedReply {
+    for byte in body {
+        reply = reply.pause(pause).with_body(vec![*byte]);
+    }
+    reply
+}
+
+/// `reply` sending `piece` every `pause` for `times` rounds.
+pub fn every(
+    mut reply: ScriptedReply,
+    pause: Duration,
+    piece: &'static [u8],
+    times: usize,
+) -> ScriptedReply {
+    for _ in 0..times {
+        reply = reply.pause(pause).with_body(piece);
+    }
+    reply
+}
 
 /// The recorded body `tests/fixtures/stream/<name>.sse`.
 pub fn fixture(name: &str) -> Vec<u8> {

@@ -2,7 +2,6 @@
 //! replies (recorded Fireworks SSE streams, error bodies) step by step, records
 //! every request, and injects faults (delays, gates, stalls, resets) so tests,
 //! examples and benchmarks can drive the real reqwest-based client end to end.
-#![allow(dead_code)]
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -90,6 +89,7 @@ impl TestServer {
 
     /// Requests received so far, in arrival order, forgotten by the server (so that a long run
     /// of large requests does not accumulate their bodies).
+    #[allow(dead_code, reason = "the scale bench reads it; no test needs it")]
     pub fn take_requests(&self) -> Vec<RecordedRequest> {
         std::mem::take(&mut *self.shared.requests.lock().unwrap())
     }
@@ -101,6 +101,7 @@ impl TestServer {
 
     /// Accepted TCP connections the server has since closed: the client hung up, or a reply
     /// ended the connection.
+    #[allow(dead_code, reason = "the scale bench reads it; no test needs it")]
     pub fn connections_closed(&self) -> usize {
         self.shared.closed.load(Ordering::SeqCst)
     }
@@ -165,8 +166,6 @@ pub struct Reply {
 pub enum Step {
     /// Write these bytes as one HTTP chunk and flush.
     Send(Vec<u8>),
-    /// Sleep (tokio::time::sleep, so paused-time tests work).
-    Wait(Duration),
     /// Wait until the test calls `Gate::open` on this gate.
     WaitFor(Gate),
     /// Stop sending but keep the connection open until the client leaves.
@@ -175,9 +174,6 @@ pub enum Step {
     Reset,
     /// Write these bytes as one HTTP chunk, this many times over (huge bodies).
     SendRepeated(Vec<u8>, usize),
-    /// Write these bytes as one HTTP chunk after every pause, for as long as the client stays
-    /// (keep-alive comments forever, a body trickling in).
-    SendEvery(Duration, Vec<u8>),
 }
 
 /// A test-controlled latch: each `open` releases exactly one waiter, and
@@ -242,25 +238,6 @@ impl Reply {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
             steps: vec![Step::Send(body.into_bytes())],
-        }
-    }
-
-    /// Like [`Reply::json`], framed by a `content-length` instead of chunks.
-    pub fn json_with_length(status: u16, body: impl Into<String>) -> Reply {
-        let body = body.into();
-        Reply::json(status, body.clone()).with_header("content-length", &body.len().to_string())
-    }
-
-    /// `status` with this content type, the body sent one byte at a time with `pause` before
-    /// each byte: a server that trickles its answer.
-    pub fn trickle(status: u16, content_type: &str, body: &[u8], pause: Duration) -> Reply {
-        Reply {
-            status,
-            headers: vec![("content-type".into(), content_type.into())],
-            steps: body
-                .iter()
-                .flat_map(|byte| [Step::Wait(pause), Step::Send(vec![*byte])])
-                .collect(),
         }
     }
 
@@ -461,7 +438,6 @@ async fn send_reply(conn: &mut Conn, reply: &Reply) -> Outcome {
             Step::Send(bytes) if chunked => conn.write(&http_chunk(bytes)).await,
             // Unframed, the bytes go out as they are (not copied: a large body stays one).
             Step::Send(bytes) => conn.write(bytes).await,
-            Step::Wait(d) => conn.watching(tokio::time::sleep(*d)).await,
             Step::WaitFor(gate) => conn.watching(gate.pass()).await,
             // Only returns once the client hangs up.
             Step::Stall => conn.watching(std::future::pending()).await,
@@ -477,13 +453,6 @@ async fn send_reply(conn: &mut Conn, reply: &Reply) -> Outcome {
                 }
                 alive
             }
-            Step::SendEvery(pause, bytes) => loop {
-                if !conn.watching(tokio::time::sleep(*pause)).await
-                    || !conn.write(&frame(bytes)).await
-                {
-                    break false;
-                }
-            },
         };
         if !alive {
             return Outcome::ClientGone;

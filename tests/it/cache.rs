@@ -1,16 +1,15 @@
 //! Prompt-cache affinity on the wire: the conversation key, the isolation header, what the
 //! cache saved, and the cache report.
 
-mod support;
-
 use std::sync::Arc;
 
+use crate::support;
+use crate::support::server::{Reply, TestServer};
 use fireworks_provider::{
     ApiChunk, CacheBreak, CacheReport, ChatRequest, FireworksProvider, FireworksSettings,
     LlmProvider, Message, RequestOptions, Usage, lookup_model,
 };
 use futures::StreamExt;
-use support::server::{Reply, TestServer};
 
 async fn server() -> TestServer {
     TestServer::start(vec![Reply::sse(support::fixture("plain_answer"))]).await

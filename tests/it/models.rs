@@ -1,16 +1,15 @@
 //! Model info, the `/models` listing and embeddings, against our loopback server.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support;
+use crate::support::server::{Reply, Step, TestServer};
 use fireworks_provider::{
     ChatRequest, Error, FireworksProvider, FireworksSettings, LlmProvider, MAX_RESPONSE_BYTES,
-    Message, ModelInfo, RetryPolicy, TimeoutKind, Timeouts,
+    Message, ModelInfo, RetryPolicy, ScriptedReply, TimeoutKind, Timeouts,
 };
 use futures::StreamExt;
 use serde_json::json;
-use support::server::{Reply, Step, TestServer};
 
 /// A call that has not ended after this long is hung; every configured timeout here is a
 /// fraction of it.
@@ -160,29 +159,24 @@ async fn embedding_errors_and_short_answers_are_reported() {
     );
 }
 
-fn patient_provider(server: &TestServer, model: &str, timeouts: Timeouts) -> FireworksProvider {
-    FireworksProvider::new(
-        FireworksSettings::new("fw_models_key", model)
-            .with_base_url(server.base_url())
-            .with_retry_policy(RetryPolicy::none())
-            .with_timeouts(timeouts),
-    )
-    .unwrap()
-}
-
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_trickling_listing_or_embedding_ends_at_the_non_streaming_deadline() {
     let timeouts = Timeouts::default().with_non_streaming(Duration::from_millis(400));
     let body = json!({"object": "list", "data": [{"id": "m".repeat(500)}]}).to_string();
     // One byte every 20 ms: the whole body would take about 10 s.
-    let trickle = Reply::trickle(
-        200,
-        "application/json",
+    let trickle = support::trickle(
+        ScriptedReply::status(200).with_header("content-type", "application/json"),
         body.as_bytes(),
         Duration::from_millis(20),
     );
-    let server = TestServer::start(vec![trickle]).await;
-    let provider = patient_provider(&server, "my-model", timeouts);
+    let transport = support::transport([trickle.clone(), trickle]);
+    let provider = FireworksProvider::new(
+        FireworksSettings::new("fw_models_key", "my-model")
+            .with_transport(transport)
+            .with_retry_policy(RetryPolicy::none())
+            .with_timeouts(timeouts),
+    )
+    .unwrap();
     let listing = tokio::time::timeout(HANG, provider.list_models()).await;
     let embedding =
         tokio::time::timeout(HANG, provider.embedder("e").embed(&["a".to_owned()])).await;

@@ -3,20 +3,18 @@
 //! sans-IO decoder, cut in every way the network could cut it, and checks the chunks against
 //! the fixture's expectation.
 
-mod support;
-
 use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
 use std::collections::BTreeMap;
 
+use crate::support::{decode_pieces, decode_with, is_made_up_call_id};
 use fireworks_provider::{
     ApiChunk, ContentBlock, Error, FinishReason, Message, ModelInfo, PerfMetrics, ReasoningStyle,
     StreamDecoder, ToolCall, Turn, Usage, lookup_model,
 };
 use serde_json::Value;
-use support::{decode_pieces, decode_with, is_made_up_call_id};
 
 /// What an expected tool call with `"id": null` stands for: an id the crate made up (its shape
 /// and uniqueness are checked before the comparison).

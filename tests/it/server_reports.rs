@@ -3,18 +3,16 @@
 //! a rate-limit error, `perf_metrics` on the usage, and the request bodies of the options that
 //! ask for them (`perf_metrics_in_response`, `service_tier`).
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::fixture;
+use crate::support::server::{Reply, TestServer};
 use fireworks_provider::{
     ApiChunk, ChatRequest, Error, FireworksProvider, FireworksSettings, LlmProvider, Message,
     PerfMetrics, RateLimits, RequestOptions, RetryPolicy, ServerReport, ServiceTier, Turn,
 };
 use futures::StreamExt;
 use serde_json::{Map, Value, json};
-use support::fixture;
-use support::server::{Reply, TestServer};
 
 const KIMI: &str = "accounts/fireworks/models/kimi-k2p6";
 

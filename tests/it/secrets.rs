@@ -2,18 +2,16 @@
 //! it sends back: no error's `Display` or `Debug`, no `Retrying` chunk and no log line, at any
 //! level, holds it. What was cut out shows as `[REDACTED]`.
 
-mod support;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::server::{Reply, TestServer};
 use fireworks_provider::{
     ApiChunk, ChatRequest, Error, FireworksProvider, FireworksSettings, LlmProvider, Message,
     REDACTED, RetryPolicy,
 };
 use futures::StreamExt;
-use support::server::{Reply, TestServer};
 
 const KEY: &str = "fw_echoed_key_7f3a9c";
 const GATEWAY_TOKEN: &str = "gw-token-41d2";

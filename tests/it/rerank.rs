@@ -2,15 +2,14 @@
 //! first naming the documents sent, typed errors and retries as for chat, the non-streaming
 //! deadline, and answers that do not fit the documents refused.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support;
+use crate::support::server::{Reply, TestServer};
 use fireworks_provider::{
-    Error, FireworksProvider, FireworksSettings, RetryPolicy, TimeoutKind, Timeouts,
+    Error, FireworksProvider, FireworksSettings, RetryPolicy, ScriptedReply, TimeoutKind, Timeouts,
 };
 use serde_json::json;
-use support::server::{Reply, TestServer};
 
 const RERANKER: &str = "accounts/fireworks/models/qwen3-reranker-8b";
 
@@ -197,17 +196,23 @@ async fn errors_are_typed_name_the_model_and_are_retried_like_chat() {
     assert_eq!(server.requests().len(), 2, "one retry after the 503");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_trickling_answer_ends_at_the_non_streaming_deadline() {
     let body = fixture("fireworks_top2.json");
-    let trickle = Reply::trickle(
-        200,
-        "application/json",
+    // One byte every 20 ms (on tokio's paused clock): the whole answer would take seconds.
+    let trickle = support::trickle(
+        ScriptedReply::status(200).with_header("content-type", "application/json"),
         body.as_bytes(),
         Duration::from_millis(20),
     );
-    let server = TestServer::start(vec![trickle]).await;
-    let reranker = provider(&server, RetryPolicy::none()).reranker(RERANKER);
+    let reranker = FireworksProvider::new(
+        FireworksSettings::new("fw_rerank_key", "kimi-k2p6")
+            .with_transport(support::transport([trickle]))
+            .with_retry_policy(RetryPolicy::none())
+            .with_timeouts(Timeouts::default().with_non_streaming(Duration::from_millis(500))),
+    )
+    .unwrap()
+    .reranker(RERANKER);
     let result = tokio::time::timeout(
         Duration::from_secs(20),
         reranker.rerank("q", &documents(), None),

@@ -2,15 +2,13 @@
 //! panics (these tests run with overflow checks on), keeps every chunk it decoded before an
 //! error, bounds what it holds, and reads the error shapes and odd events other servers send.
 
-mod support;
-
 use std::collections::HashSet;
 use std::path::Path;
 
+use crate::support::{decode_pieces, decode_whole, is_made_up_call_id};
 use fireworks_provider::{ApiChunk, Error, MAX_TOOL_CALLS, ModelInfo};
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use support::{decode_pieces, decode_whole, is_made_up_call_id};
 
 fn model() -> ModelInfo {
     ModelInfo::unknown("any-openai-compatible-model")

@@ -1,19 +1,22 @@
-//! Fault injection on our loopback server: retries before any output, never after; timeouts;
-//! resets; garbage; cancellation on drop; concurrency and connection reuse; no leaked key.
-
-mod support;
+//! Fault injection: retries before any output, never after; timeouts; resets; garbage; error
+//! bodies. What the crate does above the transport runs on the scripted transport under
+//! tokio's paused clock (every wait instant); what only a socket shows (cancellation reaching
+//! the server, a delta not held back by the HTTP stack, concurrency, connection reuse, the
+//! key in reqwest's own errors) runs against the loopback server.
 
 use std::time::Duration;
 
+use crate::support;
+use crate::support::server::{Gate, Reply, Step, TestServer};
+use crate::support::{decode_whole, events, fixture, texts};
 use fireworks_provider::{
     ApiChunk, ChatRequest, Error, FinishReason, FireworksProvider, FireworksSettings, LlmProvider,
-    Message, RetryPolicy, TimeoutKind, Timeouts,
+    Message, RetryPolicy, ScriptedReply, ScriptedTransport, TimeoutKind, Timeouts,
 };
 use futures::StreamExt;
-use support::server::{Gate, Reply, Step, TestServer};
-use support::{decode_whole, events, fixture, texts};
 
 const KEY: &str = "fw_secret_key_do_not_print_81c2";
+const MODEL_ID: &str = "accounts/fireworks/models/llama-v3p3-70b-instruct";
 
 fn fast_retries() -> RetryPolicy {
     RetryPolicy::default()
@@ -23,9 +26,20 @@ fn fast_retries() -> RetryPolicy {
 }
 
 fn settings(server: &TestServer) -> FireworksSettings {
-    FireworksSettings::new(KEY, "accounts/fireworks/models/llama-v3p3-70b-instruct")
+    FireworksSettings::new(KEY, MODEL_ID)
         .with_base_url(server.base_url())
         .with_retry_policy(fast_retries())
+}
+
+/// Settings that send through a transport playing `replies`, and that transport.
+fn scripted(
+    replies: impl IntoIterator<Item = ScriptedReply>,
+) -> (FireworksSettings, ScriptedTransport) {
+    let transport = support::transport(replies);
+    let settings = FireworksSettings::new(KEY, MODEL_ID)
+        .with_transport(transport.clone())
+        .with_retry_policy(fast_retries());
+    (settings, transport)
 }
 
 fn hello() -> ChatRequest {
@@ -74,52 +88,55 @@ fn retries(items: &[Result<ApiChunk, Error>]) -> Vec<(u32, u32, Duration)> {
 
 /// The answer of the plain fixture, decoded without any fault.
 fn plain_answer() -> String {
-    let model =
-        fireworks_provider::ModelInfo::unknown("accounts/fireworks/models/llama-v3p3-70b-instruct");
+    let model = fireworks_provider::ModelInfo::unknown(MODEL_ID);
     answer_text(&decode_whole(&model, &fixture("plain_answer")))
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn rate_limit_with_retry_after_then_success() {
-    let server = TestServer::start(vec![
-        Reply::json(
+    let (settings, transport) = scripted([
+        ScriptedReply::json(
             429,
             r#"{"error":"Too Many Requests","message":"Slow down"}"#,
         )
         .with_header("retry-after", "1"),
-        Reply::sse(fixture("plain_answer")),
-    ])
-    .await;
-    let items = run(settings(&server)).await;
+        ScriptedReply::sse(fixture("plain_answer")),
+    ]);
+    let started = tokio::time::Instant::now();
+    let items = run(settings).await;
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "the retry waited as told"
+    );
     assert_eq!(retries(&items), [(1, 3, Duration::from_secs(1))]);
     assert!(
         matches!(items[0], Ok(ApiChunk::Retrying { .. })),
         "the notice comes first"
     );
     assert_answered(&items, &plain_answer());
-    assert_eq!(server.requests().len(), 2);
+    assert_eq!(transport.requests().len(), 2);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn overloaded_twice_then_success() {
-    let overloaded = Reply::json(503, r#"{"error":{"message":"Service Overloaded"}}"#);
-    let server = TestServer::start(vec![
+    let overloaded = ScriptedReply::json(503, r#"{"error":{"message":"Service Overloaded"}}"#);
+    let (settings, transport) = scripted([
         overloaded.clone(),
         overloaded,
-        Reply::sse(fixture("plain_answer")),
-    ])
-    .await;
-    let items = run(settings(&server)).await;
+        ScriptedReply::sse(fixture("plain_answer")),
+    ]);
+    let items = run(settings).await;
     let attempts: Vec<u32> = retries(&items).iter().map(|r| r.0).collect();
     assert_eq!(attempts, [1, 2]);
     assert_answered(&items, &plain_answer());
-    assert_eq!(server.requests().len(), 3);
+    assert_eq!(transport.requests().len(), 3);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn server_errors_on_every_attempt_give_up_after_the_last() {
-    let server = TestServer::start(vec![Reply::json(500, r#"{"error":{"message":"boom"}}"#)]).await;
-    let items = run(settings(&server)).await;
+    let boom = ScriptedReply::json(500, r#"{"error":{"message":"boom"}}"#);
+    let (settings, transport) = scripted([boom.clone(), boom.clone(), boom.clone(), boom]);
+    let items = run(settings).await;
     assert_eq!(retries(&items).len(), 2);
     match items.last() {
         Some(Err(Error::Server(api))) => {
@@ -127,10 +144,14 @@ async fn server_errors_on_every_attempt_give_up_after_the_last() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(server.requests().len(), 3, "exactly max_attempts requests");
+    assert_eq!(
+        transport.requests().len(),
+        3,
+        "exactly max_attempts requests"
+    );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn client_errors_are_never_retried() {
     for (status, body) in [
         (
@@ -146,9 +167,12 @@ async fn client_errors_are_never_retried() {
             r#"{"error":{"message":"Extra inputs are not permitted, field: 'foo'"}}"#,
         ),
     ] {
-        let server = TestServer::start(vec![Reply::json(status, body)]).await;
-        let items = run(settings(&server)).await;
-        assert_eq!(server.requests().len(), 1, "{status}");
+        let (settings, transport) = scripted([
+            ScriptedReply::json(status, body),
+            ScriptedReply::sse(fixture("plain_answer")),
+        ]);
+        let items = run(settings).await;
+        assert_eq!(transport.requests().len(), 1, "{status}");
         assert_eq!(items.len(), 1, "{status}");
         let error = items[0].as_ref().unwrap_err();
         assert_eq!(error.status(), Some(status));
@@ -157,19 +181,13 @@ async fn client_errors_are_never_retried() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_reset_after_some_events_keeps_them_and_is_never_replayed() {
     let body = fixture("plain_answer");
     let head: Vec<u8> = events(&body)[..3].concat();
-    let server = TestServer::start(vec![
-        Reply {
-            steps: vec![Step::Send(head.clone()), Step::Reset],
-            ..Reply::sse("")
-        },
-        Reply::sse(body.clone()),
-    ])
-    .await;
-    let items = run(settings(&server)).await;
+    let (settings, transport) =
+        scripted([ScriptedReply::sse(head).reset(), ScriptedReply::sse(body)]);
+    let items = run(settings).await;
     assert!(
         matches!(items.last(), Some(Err(Error::StreamInterrupted { .. }))),
         "{items:?}"
@@ -181,23 +199,21 @@ async fn a_reset_after_some_events_keeps_them_and_is_never_replayed() {
     );
     assert!(retries(&items).is_empty());
     assert_eq!(
-        server.requests().len(),
+        transport.requests().len(),
         1,
         "a started stream is never sent again"
     );
+    assert_eq!(transport.open_bodies(), 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_stalled_stream_hits_the_idle_timeout() {
     let body = fixture("plain_answer");
     let head: Vec<u8> = events(&body)[..3].concat();
-    let server = TestServer::start(vec![Reply {
-        steps: vec![Step::Send(head), Step::Stall],
-        ..Reply::sse("")
-    }])
-    .await;
+    let (settings, transport) = scripted([ScriptedReply::sse(head).stall()]);
     let timeouts = Timeouts::default().with_idle(Duration::from_millis(300));
-    let items = run(settings(&server).with_timeouts(timeouts)).await;
+    let items = run(settings.with_timeouts(timeouts)).await;
+    assert_eq!(transport.open_bodies(), 0, "the stalled body is dropped");
     assert!(!answer_text(&items).is_empty());
     match items.last() {
         Some(Err(
@@ -213,15 +229,15 @@ async fn a_stalled_stream_hits_the_idle_timeout() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_silent_server_hits_the_first_event_timeout() {
-    let server = TestServer::start(vec![Reply {
-        steps: vec![Step::Stall],
-        ..Reply::sse("")
-    }])
-    .await;
+    // Every attempt meets the same silent server.
+    let silent = ScriptedReply::status(200)
+        .with_header("content-type", "text/event-stream")
+        .stall();
+    let (settings, transport) = scripted([silent.clone(), silent.clone(), silent]);
     let timeouts = Timeouts::default().with_first_event(Duration::from_millis(300));
-    let items = run(settings(&server).with_timeouts(timeouts)).await;
+    let items = run(settings.with_timeouts(timeouts)).await;
     assert!(
         matches!(
             items.last(),
@@ -236,9 +252,11 @@ async fn a_silent_server_hits_the_first_event_timeout() {
         !items.iter().any(|i| matches!(i, Ok(ApiChunk::Finish(_)))),
         "a timeout is no success"
     );
+    assert_eq!(transport.requests().len(), 3, "retried up to max_attempts");
+    assert_eq!(transport.open_bodies(), 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn garbage_invalid_utf8_and_oversized_events_are_decode_errors() {
     let oversized = format!(
         "data: {{\"choices\":[{{\"delta\":{{\"content\":\"{}\"}}}}]}}\n\n",
@@ -249,25 +267,29 @@ async fn garbage_invalid_utf8_and_oversized_events_are_decode_errors() {
         ("invalid utf-8", fixture("invalid_utf8")),
         ("oversized", oversized.into_bytes()),
     ] {
-        let server = TestServer::start(vec![Reply::sse(body)]).await;
-        let items = run(settings(&server).with_max_event_bytes(4096)).await;
+        let (settings, transport) = scripted([
+            ScriptedReply::sse(body),
+            ScriptedReply::sse(fixture("plain_answer")),
+        ]);
+        let items = run(settings.with_max_event_bytes(4096)).await;
         assert!(
             matches!(items.last(), Some(Err(Error::Decode { .. }))),
             "{name}: {items:?}"
         );
-        assert_eq!(server.requests().len(), 1, "{name}");
+        assert_eq!(transport.requests().len(), 1, "{name}");
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_html_error_page_is_a_server_error_with_its_text() {
     let page = "<html><body><h1>502 Bad Gateway</h1></body></html>";
-    let server = TestServer::start(vec![
-        Reply::json(502, page).with_header("content-type", "text/html"),
-        Reply::sse(fixture("plain_answer")),
-    ])
-    .await;
-    let items = run(settings(&server).with_retry_policy(RetryPolicy::none())).await;
+    let (settings, _transport) = scripted([
+        ScriptedReply::status(502)
+            .with_header("content-type", "text/html")
+            .with_body(page),
+        ScriptedReply::sse(fixture("plain_answer")),
+    ]);
+    let items = run(settings.with_retry_policy(RetryPolicy::none())).await;
     match &items[..] {
         [Err(error @ Error::Server(api))] => {
             assert_eq!(api.message, page);
@@ -277,17 +299,12 @@ async fn an_html_error_page_is_a_server_error_with_its_text() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_error_body_that_stalls_still_gives_its_error() {
-    let server = TestServer::start(vec![Reply {
-        status: 503,
-        steps: vec![Step::Send(br#"{"error":"#.to_vec()), Step::Stall],
-        ..Reply::json(503, "")
-    }])
-    .await;
+    let (settings, _transport) = scripted([ScriptedReply::json(503, r#"{"error":"#).stall()]);
     // An error body is due by the first-event deadline, like the first event.
     let timeouts = Timeouts::default().with_first_event(Duration::from_millis(200));
-    let settings = settings(&server)
+    let settings = settings
         .with_timeouts(timeouts)
         .with_retry_policy(RetryPolicy::none());
     let items = tokio::time::timeout(Duration::from_secs(5), run(settings))
@@ -302,14 +319,13 @@ async fn an_error_body_that_stalls_still_gives_its_error() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_json_error_in_place_of_the_event_stream_keeps_its_message() {
-    let server = TestServer::start(vec![Reply::json(
+    let (settings, _transport) = scripted([ScriptedReply::json(
         200,
         r#"{"error":{"message":"model overloaded, try later"}}"#,
-    )])
-    .await;
-    let items = run(settings(&server).with_retry_policy(RetryPolicy::none())).await;
+    )]);
+    let items = run(settings.with_retry_policy(RetryPolicy::none())).await;
     match &items[..] {
         [Err(Error::Server(api))] => assert!(api.message.contains("model overloaded"), "{api:?}"),
         other => panic!("{other:?}"),

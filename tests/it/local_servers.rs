@@ -2,18 +2,16 @@
 //! key, configured Cline-style: what is sent, the request id of a successful turn, and the
 //! errors a first hour runs into.
 
-mod support;
-
 use std::error::Error as _;
 
+use crate::support::fixture;
+use crate::support::server::{Reply, TestServer};
 use fireworks_provider::{
     ApiChunk, ChatRequest, Error, FireworksProvider, FireworksSettings, LlmProvider,
     MAX_MESSAGE_BYTES, Message, RetryPolicy, Turn,
 };
 use futures::StreamExt;
 use serde_json::json;
-use support::fixture;
-use support::server::{Reply, TestServer};
 
 /// Settings from a Cline-style JSON configuration with no key.
 fn keyless(base_url: &str, model: &str) -> FireworksSettings {
