@@ -55,6 +55,8 @@
 //! | `fireworks` | settings, the models.dev catalog and its overlay, prompt-cache keys, embeddings, [`FireworksProvider`] |
 
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
+#![warn(unreachable_pub)]
 
 mod config;
 mod decode;
