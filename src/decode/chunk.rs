@@ -30,7 +30,7 @@ mod fast;
 /// The reader in [`fast`] reads these types too, by hand: a field added here stops its build
 /// until it reads the field, but a rename or alias must be taught to it as well.
 #[derive(Debug, PartialEq, Deserialize)]
-pub struct WireChunk<'a> {
+pub(crate) struct WireChunk<'a> {
     /// The choice with index 0, if the chunk has one.
     #[serde(default, borrow, rename = "choices", deserialize_with = "first_choice")]
     pub choice: Option<WireChoice<'a>>,
@@ -60,7 +60,7 @@ where
 
 /// One choice of a chunk.
 #[derive(Debug, PartialEq, Deserialize)]
-pub struct WireChoice<'a> {
+pub(crate) struct WireChoice<'a> {
     /// Which choice this is (`n > 1`); only index 0 is used.
     #[serde(default)]
     pub index: u32,
@@ -74,7 +74,7 @@ pub struct WireChoice<'a> {
 
 /// The new content of one chunk.
 #[derive(Debug, PartialEq, Deserialize)]
-pub struct WireDelta<'a> {
+pub(crate) struct WireDelta<'a> {
     /// Answer text (possibly with inline `<think>` reasoning), or parts of answer and reasoning.
     #[serde(default, borrow, deserialize_with = "optional_content")]
     pub content: Option<WireContent<'a>>,
@@ -92,7 +92,7 @@ pub struct WireDelta<'a> {
 
 /// A delta's `content`.
 #[derive(Debug, PartialEq)]
-pub enum WireContent<'a> {
+pub(crate) enum WireContent<'a> {
     /// The usual form, a string: answer text (possibly with inline `<think>` reasoning).
     Text(Cow<'a, str>),
     /// Mistral's form, an array of parts, in order: `{"type":"text","text":..}` parts are
@@ -103,7 +103,7 @@ pub enum WireContent<'a> {
 
 /// One part of a [`WireContent::Parts`] content that carries text.
 #[derive(Debug, PartialEq)]
-pub enum ContentPart<'a> {
+pub(crate) enum ContentPart<'a> {
     /// Answer text.
     Answer(Cow<'a, str>),
     /// Reasoning text.
@@ -186,7 +186,7 @@ where
 
 /// One tool-call fragment.
 #[derive(Debug, PartialEq, Deserialize)]
-pub struct WireToolCall<'a> {
+pub(crate) struct WireToolCall<'a> {
     /// Which call this fragment belongs to.
     #[serde(default)]
     pub index: Option<u32>,
@@ -200,7 +200,7 @@ pub struct WireToolCall<'a> {
 
 /// The function part of a tool-call fragment.
 #[derive(Debug, PartialEq, Deserialize)]
-pub struct WireFunction<'a> {
+pub(crate) struct WireFunction<'a> {
     /// The tool's name (first fragment).
     #[serde(default, borrow, deserialize_with = "optional_str")]
     pub name: Option<Cow<'a, str>>,
@@ -211,7 +211,7 @@ pub struct WireFunction<'a> {
 
 impl WireToolCall<'_> {
     /// The fragment in the assembler's terms.
-    pub fn fragment(&self) -> ToolCallFragment<'_> {
+    pub(crate) fn fragment(&self) -> ToolCallFragment<'_> {
         let function = self.function.as_ref();
         ToolCallFragment {
             index: self.index,
@@ -224,7 +224,7 @@ impl WireToolCall<'_> {
 
 /// OpenAI-style token counts.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Deserialize)]
-pub struct WireUsage {
+pub(crate) struct WireUsage {
     /// All prompt tokens, cached ones included.
     #[serde(default)]
     pub prompt_tokens: u64,
@@ -241,7 +241,7 @@ pub struct WireUsage {
 
 /// `prompt_tokens_details`.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Deserialize)]
-pub struct PromptDetails {
+pub(crate) struct PromptDetails {
     /// Prompt tokens served from the cache.
     #[serde(default)]
     pub cached_tokens: Option<u64>,
@@ -249,7 +249,7 @@ pub struct PromptDetails {
 
 /// `completion_tokens_details`.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Deserialize)]
-pub struct CompletionDetails {
+pub(crate) struct CompletionDetails {
     /// Completion tokens spent on reasoning.
     #[serde(default)]
     pub reasoning_tokens: Option<u64>,
@@ -257,7 +257,7 @@ pub struct CompletionDetails {
 
 impl WireUsage {
     /// The counts in the host's terms (cost is added by the caller, who knows the prices).
-    pub fn to_usage(self) -> Usage {
+    pub(crate) fn to_usage(self) -> Usage {
         Usage {
             input_tokens: self.prompt_tokens,
             output_tokens: self.completion_tokens,
@@ -280,7 +280,7 @@ impl WireUsage {
 /// Notes that an `error` key is present without building it; the rare error path parses the
 /// event again as a whole to read every shape.
 #[derive(Debug, PartialEq)]
-pub struct ErrorMarker<'a>(std::marker::PhantomData<&'a ()>);
+pub(crate) struct ErrorMarker<'a>(std::marker::PhantomData<&'a ()>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for ErrorMarker<'a> {
     fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -374,7 +374,7 @@ fn hex4(text: &str) -> Result<u32, &'static str> {
 /// faster than letting serde_json check string by string). The hand-written reader of the
 /// usual shape answers first; whatever it leaves (errors, unusual shapes, bad JSON) goes to
 /// serde. The error is boxed so that the result of every event stays the size of a chunk.
-pub fn parse_event(data: &[u8]) -> Result<WireChunk<'_>, Box<Error>> {
+pub(crate) fn parse_event(data: &[u8]) -> Result<WireChunk<'_>, Box<Error>> {
     let decode_error = |source: BoxError| {
         Box::new(Error::Decode {
             message: bounded(format!(
@@ -400,7 +400,7 @@ pub fn parse_event(data: &[u8]) -> Result<WireChunk<'_>, Box<Error>> {
 /// The `id` of a chunk's JSON (the completion's id), when it is a string of at most
 /// [`MAX_MESSAGE_BYTES`](crate::MAX_MESSAGE_BYTES) bytes; `None` for anything else, which
 /// [`parse_event`] judges on its own.
-pub fn response_id(data: &[u8]) -> Option<String> {
+pub(crate) fn response_id(data: &[u8]) -> Option<String> {
     #[derive(Deserialize)]
     struct Id<'a> {
         #[serde(borrow)]

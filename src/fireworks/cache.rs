@@ -12,11 +12,11 @@ use crate::error::Error;
 use crate::host::{ChatRequest, ContentBlock, Role};
 
 /// The HTTP header that keeps tenants' caches apart.
-pub const CACHE_ISOLATION_HEADER: &str = "x-prompt-cache-isolation-key";
+pub(crate) const CACHE_ISOLATION_HEADER: &str = "x-prompt-cache-isolation-key";
 
 /// The isolation header's value for `key`, marked sensitive (no debug output shows it); a key
 /// that cannot be sent in a header (a newline, say) is an [`Error::Config`].
-pub fn isolation_header(key: &str) -> Result<HeaderValue, Error> {
+pub(crate) fn isolation_header(key: &str) -> Result<HeaderValue, Error> {
     let mut value = HeaderValue::from_str(key).map_err(|_| {
         Error::Config(
             "cache_isolation_key contains characters not allowed in an HTTP header".into(),
@@ -28,7 +28,7 @@ pub fn isolation_header(key: &str) -> Result<HeaderValue, Error> {
 
 /// The key derived for `request`'s conversation: the same for every turn of it, different for
 /// conversations that differ in their system prompt or first user message.
-pub fn conversation_key(request: &ChatRequest) -> String {
+pub(crate) fn conversation_key(request: &ChatRequest) -> String {
     let mut hash = Fnv1a::default();
     hash.write(request.system_prompt.as_bytes());
     hash_first_user_message(request, &mut hash);
@@ -38,7 +38,7 @@ pub fn conversation_key(request: &ChatRequest) -> String {
 /// The key the prompt-cache report files a request with a derived cache key under: the first
 /// user message alone, so that a changed system prompt (which changes the derived key, and so
 /// loses the cache) is reported as what broke the prefix rather than as a new conversation.
-pub fn report_key(request: &ChatRequest) -> String {
+pub(crate) fn report_key(request: &ChatRequest) -> String {
     let mut hash = Fnv1a::default();
     hash_first_user_message(request, &mut hash);
     format!("derived-{:016x}", hash.0)

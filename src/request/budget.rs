@@ -12,15 +12,15 @@ use super::wire::WireMessage;
 use crate::host::ToolSpec;
 
 /// The fewest output tokens a request asks for, however full the context is estimated to be.
-pub const MIN_MAX_TOKENS: u32 = 512;
+pub(super) const MIN_MAX_TOKENS: u32 = 512;
 
 /// Bytes of text per token in the estimate: tokenizers give about 4 for English prose, a
 /// little less for code.
-pub const BYTES_PER_TOKEN_ESTIMATE: usize = 4;
+pub(super) const BYTES_PER_TOKEN_ESTIMATE: usize = 4;
 
 /// Tokens one image is assumed to cost (vision models spend roughly one to three thousand on a
 /// screenshot, whatever its base64 length).
-pub const IMAGE_TOKEN_ESTIMATE: u64 = 2_000;
+pub(super) const IMAGE_TOKEN_ESTIMATE: u64 = 2_000;
 
 /// Tokens each message costs beyond its text (role and separator tokens).
 const MESSAGE_TOKEN_OVERHEAD: u64 = 4;
@@ -44,7 +44,7 @@ pub(crate) struct PromptSize {
 
 impl PromptSize {
     /// The estimated tokens.
-    pub fn tokens(&self) -> u64 {
+    pub(super) fn tokens(&self) -> u64 {
         self.text_bytes.div_ceil(BYTES_PER_TOKEN_ESTIMATE) as u64
             + self.images * IMAGE_TOKEN_ESTIMATE
             + self.messages * MESSAGE_TOKEN_OVERHEAD

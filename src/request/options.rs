@@ -204,7 +204,7 @@ pub(crate) struct Resolved<'a> {
 
 impl<'a> Resolved<'a> {
     /// Layers `request` over `defaults` over `model`, field by field.
-    pub fn new(
+    pub(super) fn new(
         request: &'a RequestOptions,
         defaults: &'a RequestOptions,
         model: &ModelInfo,
@@ -251,18 +251,18 @@ impl<'a> Resolved<'a> {
 
     /// The reasoning control to write: none when `extra_body` sets `reasoning_effort` or
     /// `thinking` itself (the two are never sent together).
-    pub fn written_reasoning(&self) -> Option<ReasoningControl> {
+    pub(super) fn written_reasoning(&self) -> Option<ReasoningControl> {
         self.reasoning
             .filter(|_| !self.overridden("reasoning_effort") && !self.overridden("thinking"))
     }
 
     /// Whether `extra_body` sets `key` (so the modeled field is not written).
-    pub fn overridden(&self, key: &str) -> bool {
+    pub(super) fn overridden(&self, key: &str) -> bool {
         self.extra_body.iter().any(|extra| extra.contains_key(key))
     }
 
     /// The extra fields to write, each once.
-    pub fn extra_fields(&self) -> impl Iterator<Item = (&'a String, &'a Value)> {
+    pub(super) fn extra_fields(&self) -> impl Iterator<Item = (&'a String, &'a Value)> {
         let [request, defaults] = self.extra_body;
         request.iter().chain(
             defaults

@@ -58,7 +58,7 @@ pub(crate) enum ReasoningControl {
 
 impl ReasoningControl {
     /// The control one layer of options sets; both at once is the rule it breaks.
-    pub fn of(
+    pub(super) fn of(
         effort: Option<ReasoningEffort>,
         thinking: Option<Thinking>,
     ) -> Result<Option<Self>, String> {

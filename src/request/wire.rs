@@ -32,7 +32,7 @@ impl Body<'_> {
     /// scanned), so that the output is allocated once rather than grown by doubling: text gets
     /// an eighth more for its escapes, and each message, part, tool call and tool some room for
     /// its keys. A guess too small only costs one growth of the output.
-    pub fn size_hint(&self) -> usize {
+    pub(super) fn size_hint(&self) -> usize {
         const KEYS: usize = 64;
         let (mut text, mut verbatim) = (0, 1024);
         for message in self.messages {
@@ -65,7 +65,7 @@ pub(crate) struct Lengths {
 
 impl WireMessage<'_> {
     /// The lengths this message carries.
-    pub fn lengths(&self) -> Lengths {
+    pub(super) fn lengths(&self) -> Lengths {
         let mut l = Lengths::default();
         match self {
             WireMessage::System { content } => l.text += content.len(),

@@ -32,7 +32,7 @@ pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
 /// A response whose status was a success: its head and its body.
 #[derive(Debug)]
-pub struct Response {
+pub(crate) struct Response {
     /// The HTTP status.
     pub status: u16,
     /// The response headers.
@@ -44,7 +44,7 @@ pub struct Response {
 /// A response body, read piece by piece; no read waits past its deadline, and no piece is
 /// taken once the deadline has passed (a decompressing body never waits, so the clock is
 /// looked at after every piece).
-pub struct Body {
+pub(crate) struct Body {
     stream: ByteStream,
     /// The length the response announced (`Content-Length`), to size a whole-body buffer.
     announced_length: Option<u64>,
@@ -61,7 +61,7 @@ impl std::fmt::Debug for Body {
 impl Body {
     /// The body read from `stream`, of the response whose headers are `headers`; its trace
     /// lines show no secret of `secrets`.
-    pub fn new(stream: ByteStream, headers: &HeaderMap, secrets: &Secrets) -> Self {
+    pub(crate) fn new(stream: ByteStream, headers: &HeaderMap, secrets: &Secrets) -> Self {
         let announced_length = headers
             .get(CONTENT_LENGTH)
             .and_then(|value| value.to_str().ok())
@@ -81,7 +81,7 @@ impl Body {
     /// decompresses (the host's client, or reqwest built with `gzip` by another crate of the
     /// host's build) yields piece after piece without ever waiting, and would otherwise run
     /// past every deadline.
-    pub async fn next(
+    pub(crate) async fn next(
         &mut self,
         deadline: Deadline,
         timeouts: &Timeouts,
@@ -106,7 +106,7 @@ impl Body {
 
     /// The next piece of the body if it is here already (`Some(Ok(None))`: the body has
     /// ended), without waiting; `None` when it is not here yet.
-    pub fn next_if_ready(&mut self) -> Option<Result<Option<Bytes>, TransportError>> {
+    pub(crate) fn next_if_ready(&mut self) -> Option<Result<Option<Bytes>, TransportError>> {
         futures::FutureExt::now_or_never(self.stream.next()).map(Option::transpose)
     }
 }
@@ -168,7 +168,7 @@ fn reserve_within(bytes: &mut Vec<u8>, additional: usize, max: usize) {
 }
 
 /// Builds the `Authorization` header, marked sensitive so no debug output shows it.
-pub fn bearer(api_key: &str) -> Result<HeaderValue, Error> {
+pub(crate) fn bearer(api_key: &str) -> Result<HeaderValue, Error> {
     let mut value = HeaderValue::from_str(&format!("Bearer {api_key}")).map_err(|_| {
         Error::Config("api_key contains characters not allowed in an HTTP header".into())
     })?;
@@ -177,7 +177,7 @@ pub fn bearer(api_key: &str) -> Result<HeaderValue, Error> {
 }
 
 /// A POST of a JSON body to `url` with `headers`.
-pub fn post_json(url: String, mut headers: HeaderMap, body: Bytes) -> HttpRequest {
+pub(crate) fn post_json(url: String, mut headers: HeaderMap, body: Bytes) -> HttpRequest {
     headers.insert(
         reqwest::header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -189,7 +189,7 @@ pub fn post_json(url: String, mut headers: HeaderMap, body: Bytes) -> HttpReques
 }
 
 /// A GET of `url` with `headers`.
-pub fn get(url: String, headers: HeaderMap) -> HttpRequest {
+pub(crate) fn get(url: String, headers: HeaderMap) -> HttpRequest {
     let mut request = HttpRequest::new(Method::GET, url);
     request.headers = headers;
     request
@@ -199,7 +199,7 @@ pub fn get(url: String, headers: HeaderMap) -> HttpRequest {
 /// response once its status is a success. The response head, and an error body, must arrive by
 /// `deadline` (what of an error body arrived by then is used). A redirect is
 /// [`Error::Redirected`], never followed.
-pub async fn send(
+pub(crate) async fn send(
     transport: &dyn Transport,
     request: HttpRequest,
     timeouts: &Timeouts,
@@ -261,7 +261,7 @@ async fn error_body(body: Body, deadline: Deadline, timeouts: &Timeouts) -> Stri
 
 /// A streaming response must be an event stream: a JSON body in its place (some servers answer
 /// `200` with an error document) is read by `deadline` and reported as the server's error.
-pub async fn expect_event_stream(
+pub(crate) async fn expect_event_stream(
     response: Response,
     timeouts: &Timeouts,
     deadline: Deadline,
@@ -284,7 +284,7 @@ pub async fn expect_event_stream(
 }
 
 /// Reads a whole (successful) response body by `deadline`, at most [`MAX_RESPONSE_BYTES`].
-pub async fn read_body(
+pub(crate) async fn read_body(
     response: Response,
     timeouts: &Timeouts,
     deadline: Deadline,
@@ -304,7 +304,7 @@ pub async fn read_body(
 /// Reads what is left of a finished response for at most `wait` and a few KiB (normally just
 /// the end of the chunked encoding, already on its way), so that its connection goes back to
 /// the pool instead of being closed; gives up quietly otherwise.
-pub async fn drain(body: Body, timeouts: Timeouts, wait: Duration) {
+pub(crate) async fn drain(body: Body, timeouts: Timeouts, wait: Duration) {
     const MAX_DRAINED_BYTES: usize = 16 * 1024;
     // Nobody sees this deadline's error: a drain that runs out of time just stops.
     let deadline = Deadline {
@@ -316,7 +316,7 @@ pub async fn drain(body: Body, timeouts: Timeouts, wait: Duration) {
 
 /// A transport failure: a connect timeout is the connect [`Error::Timeout`], anything else a
 /// network error.
-pub fn transport_error(err: TransportError, timeouts: &Timeouts) -> Error {
+pub(crate) fn transport_error(err: TransportError, timeouts: &Timeouts) -> Error {
     if err.kind() == TransportErrorKind::ConnectTimeout {
         return timeouts.expired(TimeoutKind::Connect);
     }

@@ -92,7 +92,7 @@ impl RetryPolicy {
 
 /// One step of the retry loop.
 #[derive(Debug)]
-pub enum Attempt<T> {
+pub(crate) enum Attempt<T> {
     /// An attempt failed and the loop waits before the next; the chunk tells the host.
     Retrying(ApiChunk),
     /// The operation succeeded, or failed for good.
@@ -102,7 +102,7 @@ pub enum Attempt<T> {
 /// Runs `operation` (given the attempt number, from 1) until it succeeds, fails with a final
 /// error, or the attempts are used up. The stream yields [`Attempt::Retrying`] *before* each
 /// wait, so a host can show it while waiting, and ends with one [`Attempt::Done`].
-pub fn retrying<T, F, Fut>(
+pub(crate) fn retrying<T, F, Fut>(
     policy: RetryPolicy,
     operation: F,
 ) -> impl Stream<Item = Attempt<T>> + Send + 'static
@@ -159,7 +159,7 @@ where
 
 /// Runs the retry loop to its end for a call that returns one value (no stream to show the
 /// waits in): retries are logged, and the final result returned.
-pub async fn retry_to_end<T, F, Fut>(policy: RetryPolicy, operation: F) -> Result<T, Error>
+pub(crate) async fn retry_to_end<T, F, Fut>(policy: RetryPolicy, operation: F) -> Result<T, Error>
 where
     T: Send + 'static,
     F: FnMut(u32) -> Fut + Send + 'static,

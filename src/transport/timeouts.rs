@@ -100,7 +100,7 @@ impl Timeouts {
 
 /// The instant a wait must end by, and which timeout fires when it passes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Deadline {
+pub(crate) struct Deadline {
     /// The instant the wait must end by.
     pub at: Instant,
     /// Which timeout it stands for.

@@ -41,7 +41,7 @@ pub(crate) struct Entry {
 
 impl Entry {
     /// This entry with every field `newer` gives replaced by `newer`'s.
-    pub fn updated_by(self, newer: Entry) -> Entry {
+    pub(super) fn updated_by(self, newer: Entry) -> Entry {
         Entry {
             name: newer.name.or(self.name),
             family: newer.family.or(self.family),
