@@ -44,15 +44,15 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | `host` | the `LlmProvider` trait, requests, messages, chunks, usage, model info, turns, the fake, fallback, the cache report |
-//! | `request` | request → JSON body: `options`, `conversation`, `reasoning`, `budget`, `wire` |
-//! | `config` | reading settings and options from a host's configuration, naming bad fields |
-//! | `transport` | sending one request, status and error bodies → typed [`Error`], deadlines, retry, record and replay |
-//! | `decode` | bytes → chunks without I/O: `sse`, `chunk`, `reasoning`, `tools`, the `decoder` |
+//! | `host/` | what a host holds: the `LlmProvider` trait (`provider`), the request (`conversation`, `options`), what comes back (`chunk`), what is known of a model (`model`), whole turns (`turn`), the fake, fallback, the cache report; imports nothing below it |
+//! | `config` | a host's configuration (JSON, TOML, ...) → settings and options, naming bad fields |
+//! | `request/` | request → JSON body: `options` (checks, layering), `conversation` (mapping and validation), `reasoning`, `budget`, `wire` |
+//! | `transport/` | the seam ([`Transport`]), reqwest behind it, sending and reading under `timeouts`, `retry`, server reports, record and replay, the scripted transport (feature `test-support`) |
+//! | `decode/` | bytes → chunks without I/O: `sse`, `chunk` (and its fast reader), `reasoning`, `tools`, the `decoder` (which ends a completion on `[DONE]`) |
 //! | `stream` | the async state machine of one completion |
 //! | `telemetry` | its tracing span, after the OpenTelemetry GenAI conventions |
-//! | `error` | the one [`Error`] type |
-//! | `fireworks` | settings, the models.dev catalog and its overlay, prompt-cache keys, embeddings, [`FireworksProvider`] |
+//! | `error/` | the one [`Error`] type, every classification of what a server said (`classify`), and the redaction of secrets from it (`redact`) |
+//! | `fireworks/` | only what is Fireworks': the endpoint `profile`, settings, the models.dev catalog and its overlay, prompt-cache keys, embeddings, rerank, [`FireworksProvider`] |
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

@@ -1,4 +1,7 @@
 //! Server-sent events framing: bytes in, complete events out (sans-IO, no futures inside).
+//! `data: [DONE]` is an event like any other here: it is the OpenAI stream's end marker, not
+//! SSE's, and `decoder` is what ends a completion on it (`stream` then releases the
+//! connection).
 //!
 //! Written here rather than taken from `eventsource-stream` 0.2.3, which copies the unconsumed
 //! remainder for every line (quadratic on a body that arrives in one piece), panics on a leading
