@@ -2,52 +2,25 @@
 //! it sends back: no error's `Display` or `Debug`, no `Retrying` chunk and no log line, at any
 //! level, holds it. What was cut out shows as `[REDACTED]`.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::log::{self, CapturedLog};
 use crate::support::server::{Reply, TestServer};
 use fireworks_provider::{
     ApiChunk, ChatRequest, Error, FireworksProvider, FireworksSettings, LlmProvider, Message,
     REDACTED, RetryPolicy,
 };
 use futures::StreamExt;
+use tracing_subscriber::fmt::format::FmtSpan;
 
 const KEY: &str = "fw_echoed_key_7f3a9c";
 const GATEWAY_TOKEN: &str = "gw-token-41d2";
 const ISOLATION_KEY: &str = "tenant-isolation-88b1";
 const SECRETS: [&str; 3] = [KEY, GATEWAY_TOKEN, ISOLATION_KEY];
 
-/// Everything written to a `tracing` subscriber that keeps every level.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-fn capture_every_level() -> (Captured, tracing::subscriber::DefaultGuard) {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::FULL)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    (captured, tracing::subscriber::set_default(subscriber))
+/// Captures every level, span openings and closings included.
+fn capture_every_level() -> (CapturedLog, tracing::subscriber::DefaultGuard) {
+    log::capture(tracing::Level::TRACE, FmtSpan::FULL)
 }
 
 fn provider(server: &TestServer) -> FireworksProvider {

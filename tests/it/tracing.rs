@@ -2,56 +2,23 @@
 //! OpenTelemetry GenAI conventions, with its outcome; retries as events, raw bytes only at trace
 //! level, and never the key.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::support;
+use crate::support::log::capture;
 use crate::support::server::{Reply, TestServer};
 use fireworks_provider::{
     ChatRequest, FireworksProvider, FireworksSettings, LlmProvider, Message, RequestOptions,
     RetryPolicy,
 };
 use futures::StreamExt;
+use tracing_subscriber::fmt::format::FmtSpan;
 
 const KEY: &str = "fw_tracing_secret_55aa";
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    /// Collects what a subscriber at `level` writes, span closings included, while the guard
-    /// lives.
-    fn subscribe(&self, level: tracing::Level) -> tracing::subscriber::DefaultGuard {
-        let writer = self.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(level)
-            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        tracing::subscriber::set_default(subscriber)
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
 #[tokio::test]
 async fn a_completion_is_one_genai_span_with_its_outcome_and_no_key() {
-    let captured = Captured::default();
-    let _guard = captured.subscribe(tracing::Level::TRACE);
+    let (captured, _guard) = capture(tracing::Level::TRACE, FmtSpan::CLOSE);
 
     let body = support::fixture("plain_answer");
     let server = TestServer::start(vec![
@@ -117,8 +84,7 @@ async fn a_completion_is_one_genai_span_with_its_outcome_and_no_key() {
 
 #[tokio::test]
 async fn a_failed_completion_records_its_error_type_and_no_content() {
-    let captured = Captured::default();
-    let _guard = captured.subscribe(tracing::Level::INFO);
+    let (captured, _guard) = capture(tracing::Level::INFO, FmtSpan::CLOSE);
     let answer = support::fixture("plain_answer");
     let server = TestServer::start(vec![
         Reply::sse(answer),

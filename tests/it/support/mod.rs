@@ -2,6 +2,7 @@
 //! recorded fixtures, and reading a finished stream.
 
 pub mod gzip;
+pub mod log;
 pub mod server;
 
 use std::time::Duration;
