@@ -144,14 +144,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             settings.with_transport(RecordingTransport::new(replay, folder)?)
         }
         (Some(folder), None) => {
-            // The provider's own rule: a redirect is refused, never followed.
-            let client = reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()?;
-            settings.with_transport(RecordingTransport::new(
-                ReqwestTransport::new(client),
-                folder,
-            )?)
+            // The client the provider would build for itself, recorded.
+            let live = ReqwestTransport::with_connect_timeout(Duration::from_secs(10))?;
+            settings.with_transport(RecordingTransport::new(live, folder)?)
         }
         (None, Some(replay)) => settings.with_transport(replay),
         (None, None) => settings,

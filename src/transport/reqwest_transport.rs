@@ -33,8 +33,8 @@ impl ReqwestTransport {
 
     /// The client the crate builds for itself: `connect` as its connect timeout, no redirects
     /// (a redirect would carry the conversation to another origin), no decompression, no Nagle
-    /// delay.
-    pub(crate) fn with_connect_timeout(connect: Duration) -> Result<Self, reqwest::Error> {
+    /// delay. For a host that wraps the provider's own transport (a recorder, say).
+    pub fn with_connect_timeout(connect: Duration) -> Result<Self, reqwest::Error> {
         let client = Client::builder()
             .connect_timeout(connect)
             .redirect(reqwest::redirect::Policy::none())
