@@ -195,36 +195,15 @@ fn json_difference(recorded: &Value, now: &Value, path: &mut String) -> Option<(
     match (recorded, now) {
         (Value::Object(recorded), Value::Object(now)) => {
             let keys: BTreeSet<&String> = recorded.keys().chain(now.keys()).collect();
-            for key in keys {
-                let depth = path.len();
-                push_key(path, key);
-                match (recorded.get(key), now.get(key)) {
-                    (Some(a), Some(b)) => {
-                        if let Some(found) = json_difference(a, b, path) {
-                            return Some(found);
-                        }
-                    }
-                    (a, b) => return Some((show_present(a), show_present(b))),
-                }
-                path.truncate(depth);
-            }
-            None
+            let children = keys
+                .into_iter()
+                .map(|key| (Step::Key(key), recorded.get(key), now.get(key)));
+            first_child_difference(children, path)
         }
         (Value::Array(recorded), Value::Array(now)) => {
-            for index in 0..recorded.len().max(now.len()) {
-                let depth = path.len();
-                path.push_str(&format!("[{index}]"));
-                match (recorded.get(index), now.get(index)) {
-                    (Some(a), Some(b)) => {
-                        if let Some(found) = json_difference(a, b, path) {
-                            return Some(found);
-                        }
-                    }
-                    (a, b) => return Some((show_present(a), show_present(b))),
-                }
-                path.truncate(depth);
-            }
-            None
+            let children = (0..recorded.len().max(now.len()))
+                .map(|index| (Step::Index(index), recorded.get(index), now.get(index)));
+            first_child_difference(children, path)
         }
         (Value::String(a), Value::String(b)) if a != b => Some(show_pair(a, b)),
         (a, b) if a != b => Some((show(a), show(b))),
@@ -233,6 +212,37 @@ fn json_difference(recorded: &Value, now: &Value, path: &mut String) -> Option<(
 }
 
 /// `.key`, or `["key"]` for a key that is not a plain name.
+/// One step down a JSON value: a member's key or an element's index.
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// The first difference among the children of two objects or arrays: each child's step and
+/// its value on either side (`None`: absent there).
+fn first_child_difference<'a>(
+    children: impl Iterator<Item = (Step<'a>, Option<&'a Value>, Option<&'a Value>)>,
+    path: &mut String,
+) -> Option<(String, String)> {
+    for (step, recorded, now) in children {
+        let depth = path.len();
+        match step {
+            Step::Key(key) => push_key(path, key),
+            Step::Index(index) => path.push_str(&format!("[{index}]")),
+        }
+        match (recorded, now) {
+            (Some(a), Some(b)) => {
+                if let Some(found) = json_difference(a, b, path) {
+                    return Some(found);
+                }
+            }
+            (a, b) => return Some((show_present(a), show_present(b))),
+        }
+        path.truncate(depth);
+    }
+    None
+}
+
 fn push_key(path: &mut String, key: &str) {
     let plain = !key.is_empty()
         && key
